@@ -92,13 +92,7 @@ export interface VoiceProvider {
  * - `unavailable`: provider down, 5xx, timeout, network → retried, then 502/503
  */
 export type ProviderErrorKind =
-  | 'sample'
-  | 'request'
-  | 'not_found'
-  | 'auth'
-  | 'quota'
-  | 'throttled'
-  | 'unavailable';
+  'sample' | 'request' | 'not_found' | 'auth' | 'quota' | 'throttled' | 'unavailable';
 
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';

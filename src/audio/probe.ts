@@ -1,0 +1,137 @@
+import { readFile } from 'node:fs/promises';
+
+import { parseBuffer } from 'music-metadata';
+
+import { decodeAudio, type DecodedAudio } from './decode.js';
+import { AudioUnreadableError } from './errors.js';
+import { sniffType } from './sniff.js';
+
+export interface ProbeResult {
+  /** Short container name: wav, mp3, ogg, flac, m4a, aac, webm, aiff… */
+  container: string;
+  /** Short codec name: pcm_s16le, mp3, vorbis, opus, flac, aac… */
+  codec: string;
+  sampleRate: number;
+  channels: number;
+  durationSec: number;
+  /** Bits per second, when the container states or implies it. */
+  bitrate?: number;
+  /** music-metadata's own container and codec labels, for diagnostics. */
+  detail: { container?: string; codec?: string };
+}
+
+/**
+ * Reads container, codec, sample rate, channels and duration from the file
+ * headers (music-metadata). Falls back to decoding when the headers say
+ * nothing about duration (raw ADTS AAC) and for the channel count of MP4
+ * audio (MP4 sample entries often claim 2 channels for mono AAC).
+ *
+ * Throws {@link AudioUnreadableError} when the bytes cannot be parsed as audio.
+ */
+export async function probeAudio(input: Uint8Array | string): Promise<ProbeResult> {
+  const bytes = typeof input === 'string' ? new Uint8Array(await readFile(input)) : input;
+  if (bytes.length === 0) throw new AudioUnreadableError('empty', 'The file is empty.');
+  checkRiff(bytes);
+  const sniffed = await sniffType(bytes);
+  let format;
+  try {
+    ({ format } = await parseBuffer(
+      bytes,
+      { mimeType: sniffed?.mime, size: bytes.length },
+      { duration: true, skipCovers: true },
+    ));
+  } catch (cause) {
+    throw new AudioUnreadableError(
+      sniffed ? 'malformed' : 'unknown_format',
+      sniffed && !sniffed.mime.startsWith('audio/')
+        ? `The file is ${sniffed.mime}, not audio.`
+        : 'The file is not a recognisable audio file.',
+      { cause },
+    );
+  }
+  const codec = normaliseCodec(format.codec, format.bitsPerSample);
+  if (!codec || !format.sampleRate || !format.numberOfChannels) {
+    throw new AudioUnreadableError('malformed', 'The audio headers are incomplete or damaged.');
+  }
+  const container = normaliseContainer(format.container, sniffed?.ext);
+  let durationSec = format.duration;
+  let channels = format.numberOfChannels;
+  let decoded: DecodedAudio | undefined;
+  if (durationSec === undefined || !(durationSec > 0) || container === 'm4a') {
+    decoded = await decodeAudio(bytes);
+    durationSec = format.duration && format.duration > 0 ? format.duration : decoded.durationSec;
+    if (container === 'm4a') channels = decoded.channels;
+  }
+  const result: ProbeResult = {
+    container,
+    codec,
+    sampleRate: format.sampleRate,
+    channels,
+    durationSec,
+    detail: { container: format.container, codec: format.codec },
+  };
+  if (format.bitrate && Number.isFinite(format.bitrate))
+    result.bitrate = Math.round(format.bitrate);
+  return result;
+}
+
+function normaliseCodec(codec: string | undefined, bits: number | undefined): string | undefined {
+  if (!codec) return undefined;
+  const c = codec.toLowerCase();
+  if (c === 'pcm') return `pcm_s${bits ?? 16}le`;
+  if (c.includes('layer 3')) return 'mp3';
+  if (c.includes('layer 2')) return 'mp2';
+  if (c.includes('vorbis')) return 'vorbis';
+  if (c.includes('opus')) return 'opus';
+  if (c.includes('flac')) return 'flac';
+  if (c.includes('aac')) return 'aac';
+  return c;
+}
+
+function normaliseContainer(container: string | undefined, sniffedExt: string | undefined): string {
+  const c = (container ?? '').toLowerCase();
+  if (c === 'wave') return 'wav';
+  if (c === 'mpeg') return 'mp3';
+  if (c === 'ogg') return 'ogg';
+  if (c === 'flac') return 'flac';
+  if (c.startsWith('adts')) return 'aac';
+  if (c.startsWith('m4a') || c.startsWith('mp4') || c.includes('isom')) return 'm4a';
+  if (c.includes('webm') || c.includes('matroska')) return 'webm';
+  return sniffedExt ?? (c || 'unknown');
+}
+
+/**
+ * Strict RIFF/WAVE check: a RIFF size that disagrees with the file, or a data
+ * chunk that runs past the end, marks a damaged or truncated file even though
+ * lenient players still play what is there.
+ */
+function checkRiff(bytes: Uint8Array): void {
+  if (bytes.length < 12) return;
+  const tag = (o: number) =>
+    String.fromCharCode(bytes[o]!, bytes[o + 1]!, bytes[o + 2]!, bytes[o + 3]!);
+  if (tag(0) !== 'RIFF' || tag(8) !== 'WAVE') return;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const riffSize = view.getUint32(4, true);
+  if (riffSize < 4 || riffSize + 8 > bytes.length + 1) {
+    throw new AudioUnreadableError(
+      'truncated',
+      `The WAV header says ${riffSize + 8} bytes but the file has ${bytes.length}: it is damaged or truncated.`,
+    );
+  }
+  let offset = 12;
+  while (offset + 8 <= bytes.length) {
+    const id = tag(offset);
+    const size = view.getUint32(offset + 4, true);
+    if (id === 'data') {
+      if (offset + 8 + size > bytes.length + 1) {
+        throw new AudioUnreadableError(
+          'truncated',
+          'The WAV data chunk runs past the end of the file: it is damaged or truncated.',
+        );
+      }
+      return;
+    }
+    offset += 8 + size + (size % 2);
+  }
+  throw new AudioUnreadableError('malformed', 'The WAV file has no data chunk.');
+}

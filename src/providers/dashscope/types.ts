@@ -1,0 +1,72 @@
+import type { ProviderErrorKind } from '../provider.js';
+
+/** The subset of a pino logger the client uses (a pino logger fits). */
+export interface DashScopeLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** One enrollment action, or a whole synthesis. */
+export type DashScopeOperation = 'create' | 'query' | 'list' | 'update' | 'delete' | 'synthesize';
+
+/**
+ * `ok`, the ProviderError kind of a failure, or `aborted` when the caller's
+ * signal cancelled the call (or a synthesis stream was abandoned early).
+ */
+export type DashScopeCallOutcome = 'ok' | ProviderErrorKind | 'aborted';
+
+export interface DashScopeProviderOptions {
+  /** DashScope API key; keys are per region (Beijing vs Singapore). */
+  apiKey: string;
+  /** Enrollment base, default `https://dashscope.aliyuncs.com/api/v1`. */
+  baseUrl?: string;
+  /** Inference WebSocket, default `wss://dashscope.aliyuncs.com/api-ws/v1/inference`. */
+  wsUrl?: string;
+  /** Sent as `X-DashScope-WorkSpace` when set. */
+  workspace?: string;
+  /** Default `cosyvoice-v2`. */
+  defaultTargetModel?: string;
+
+  /** Per enrollment HTTP call, default 15,000 ms. */
+  requestTimeoutMs?: number;
+  /** WebSocket connect + upgrade, default 5,000 ms. */
+  connectTimeoutMs?: number;
+  /** run-task → task-started, default 10,000 ms. */
+  taskStartTimeoutMs?: number;
+  /** Whole synthesis task, default 600,000 ms (the SDK's value). */
+  synthesisTimeoutMs?: number;
+  /** Longest silence from the server mid-task (while we are reading), default 30,000 ms. */
+  synthesisStallTimeoutMs?: number;
+
+  /** Retries after the first attempt for throttled/unavailable calls, default 3. */
+  retries?: number;
+  /** First backoff delay, default 500 ms; doubles each retry, with jitter (×1–2). */
+  minRetryDelayMs?: number;
+  /** Backoff cap, default 8,000 ms. */
+  maxRetryDelayMs?: number;
+  /**
+   * Longest `Retry-After` we wait in-process, default 60,000 ms. A longer one
+   * ends the call with kind `throttled` and `details.retryAfter` so the caller
+   * can reschedule.
+   */
+  maxRetryAfterMs?: number;
+
+  /** Most WebSockets open at once; extra syntheses wait. Default 4. */
+  maxSockets?: number;
+  /** An idle socket is closed after this long, default 50,000 ms (the server closes at 60 s). */
+  socketIdleMs?: number;
+  /** Voices per `list_voice` page when walking every page, default 100. */
+  listPageSize?: number;
+
+  logger?: DashScopeLogger;
+  /** Metrics hook, called once per public call; must not throw (errors are swallowed). */
+  onCall?: (
+    operation: DashScopeOperation,
+    outcome: DashScopeCallOutcome,
+    durationMs: number,
+  ) => void;
+  /** Injectable for tests; defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+}

@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, MysqlDialect, SqliteDialect, type LogEvent } from 'kysely';
+import { createPool } from 'mysql2';
+import type { Config } from '../config.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+export type Dialect = Config['database']['dialect'];
+
+export interface DbHandle {
+  db: Db;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the configured database. `onQuery` receives every query's duration
+ * (for the database-operation metric).
+ */
+export function openDatabase(
+  database: Config['database'],
+  onQuery?: (event: LogEvent) => void,
+): DbHandle {
+  const log = onQuery ? (e: LogEvent) => onQuery(e) : undefined;
+  if (database.dialect === 'sqlite') {
+    if (database.path !== ':memory:')
+      mkdirSync(path.dirname(path.resolve(database.path)), { recursive: true });
+    const sqlite = new SQLite(database.path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('synchronous = NORMAL');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log });
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
+  const pool = createPool({
+    uri: database.url,
+    connectionLimit: 10,
+    timezone: 'Z',
+    charset: 'utf8mb4',
+    supportBigNumbers: true,
+  });
+  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), log });
+  return { db, dialect: 'mysql', close: () => db.destroy() };
+}
+
+/** True when `err` is a unique-constraint violation in either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number };
+  return (
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e?.code === 'ER_DUP_ENTRY'
+  );
+}

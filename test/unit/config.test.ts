@@ -1,0 +1,78 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'timbre-cfg-'));
+
+describe('loadConfig', () => {
+  it('runs on embedded defaults: SQLite in the data folder, offline provider, port 3000', () => {
+    const dir = tmp();
+    const c = loadConfig({ DATA_DIR: dir });
+    expect(c.port).toBe(3000);
+    expect(c.database).toEqual({ dialect: 'sqlite', path: path.join(dir, 'timbre.db') });
+    expect(c.provider.kind).toBe('offline');
+    expect(c.storage.dir).toBe(path.join(dir, 'files'));
+    expect(c.jwt.accessTtlSec).toBe(600);
+    expect(c.jwt.refreshTtlSec).toBe(3600);
+    expect(c.publicBaseUrl).toBe('http://127.0.0.1:3000');
+  });
+
+  it('generates a JWT secret once and keeps it in the data folder', () => {
+    const dir = tmp();
+    const a = loadConfig({ DATA_DIR: dir });
+    const b = loadConfig({ DATA_DIR: dir });
+    expect(a.jwt.secret.length).toBeGreaterThanOrEqual(32);
+    expect(b.jwt.secret).toBe(a.jwt.secret);
+    expect(readFileSync(path.join(dir, 'jwt-secret'), 'utf8').trim()).toBe(a.jwt.secret);
+  });
+
+  it('refuses to start in production without JWT_SECRET_KEY', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: tmp() })).toThrow(
+      /JWT_SECRET_KEY: required in production/,
+    );
+  });
+
+  it('lists every bad key at once', () => {
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'postgres://x/y',
+        FILE_MAX_BYTES: '-1',
+        VOICE_PROVIDER: 'acme',
+      });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const problems = (err as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/PORT: must be a whole number/);
+      expect(problems).toMatch(/DATABASE_URL: must be sqlite:<path> or mysql:/);
+      expect(problems).toMatch(/FILE_MAX_BYTES/);
+      expect(problems).toMatch(/VOICE_PROVIDER/);
+    }
+  });
+
+  it('requires a DashScope key when the DashScope provider is chosen', () => {
+    expect(() => loadConfig({ VOICE_PROVIDER: 'dashscope', DATA_DIR: tmp() })).toThrow(
+      /DASHSCOPE_API_KEY/,
+    );
+  });
+
+  it("parses a MySQL DATABASE_URL in the seed's form", () => {
+    const c = loadConfig({
+      DATABASE_URL: 'mysql://user:password@localhost/database',
+      JWT_SECRET_KEY: 'x'.repeat(32),
+    });
+    expect(c.database).toEqual({
+      dialect: 'mysql',
+      url: 'mysql://user:password@localhost/database',
+    });
+  });
+
+  it('never enables captcha echo in production', () => {
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: 'x'.repeat(32), CAPTCHA_ECHO: 'true' }),
+    ).toThrow(/CAPTCHA_ECHO/);
+  });
+});
