@@ -72,7 +72,8 @@ function sincKernel(cutoff: number): { table: Float32Array; halfWidth: number } 
     const t = x * cutoff;
     const sinc = t === 0 ? 1 : Math.sin(Math.PI * t) / (Math.PI * t);
     const w = x / halfWidth;
-    table[i] = w >= 1 ? 0 : sinc * (0.42 + 0.5 * Math.cos(Math.PI * w) + 0.08 * Math.cos(2 * Math.PI * w));
+    table[i] =
+      w >= 1 ? 0 : sinc * (0.42 + 0.5 * Math.cos(Math.PI * w) + 0.08 * Math.cos(2 * Math.PI * w));
   }
   const kernel = { table, halfWidth };
   kernelCache.set(key, kernel);

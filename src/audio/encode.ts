@@ -13,7 +13,9 @@ export function isOutputSampleRate(rate: number): rate is OutputSampleRate {
 /** Resamples mono PCM to one of {@link OUTPUT_SAMPLE_RATES}; throws RangeError for others. */
 export function toOutputRate(pcm: Float32Array, fromRate: number, toRate: number): Float32Array {
   if (!isOutputSampleRate(toRate)) {
-    throw new RangeError(`Unsupported output sample rate ${toRate}; use one of ${OUTPUT_SAMPLE_RATES.join(', ')}.`);
+    throw new RangeError(
+      `Unsupported output sample rate ${toRate}; use one of ${OUTPUT_SAMPLE_RATES.join(', ')}.`,
+    );
   }
   return resample(pcm, fromRate, toRate);
 }
@@ -67,7 +69,11 @@ export interface Mp3Options {
 }
 
 /** MP3 (LAME via wasm-media-encoders), mono, at `sampleRate` (which must be an MP3 rate). */
-export async function encodeMp3(pcm: Float32Array, sampleRate: number, options: Mp3Options = {}): Promise<Uint8Array> {
+export async function encodeMp3(
+  pcm: Float32Array,
+  sampleRate: number,
+  options: Mp3Options = {},
+): Promise<Uint8Array> {
   const encoder = await createMp3Encoder();
   encoder.configure({ channels: 1, sampleRate, bitrate: options.bitrate ?? 64 });
   const parts: Uint8Array[] = [];
