@@ -13,6 +13,7 @@ import {
   type VoiceProvider,
 } from '../provider.js';
 import {
+  abortReason,
   describeNetworkError,
   parseRetryAfter,
   redact,
