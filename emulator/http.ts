@@ -58,7 +58,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'InvalidParameter', 'request body too large');
+    if (size > MAX_BODY_BYTES)
+      throw new ApiError(413, 'InvalidParameter', 'request body too large');
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -70,7 +71,8 @@ function isObject(v: unknown): v is Json {
 
 function requireString(input: Json, field: string): string {
   const v = input[field];
-  if (v === undefined || v === null || v === '') throw invalid(`Missing required parameter: ${field}`);
+  if (v === undefined || v === null || v === '')
+    throw invalid(`Missing required parameter: ${field}`);
   if (typeof v !== 'string') throw invalid(`Parameter ${field} must be a string`);
   return v;
 }
@@ -186,7 +188,12 @@ export class HttpSide {
         return;
       case 'internal-error':
         rec(500, 'InternalError');
-        sendError(res, 500, 'InternalError', 'An internal error has occured, please try again later.');
+        sendError(
+          res,
+          500,
+          'InternalError',
+          'An internal error has occured, please try again later.',
+        );
         return;
       case 'model-unavailable':
         rec(503, 'ModelUnavailable');
@@ -386,10 +393,15 @@ export function validateFaultRule(r: unknown): FaultRule {
   if (!isObject(r)) throw invalid('fault must be an object');
   if (r.target !== 'http' && r.target !== 'ws') throw invalid('fault target must be http or ws');
   if (typeof r.kind !== 'string' || !FAULT_KINDS.has(r.kind)) throw invalid('unknown fault kind');
-  if (r.times !== undefined && (typeof r.times !== 'number' || !Number.isInteger(r.times) || r.times < 1))
+  if (
+    r.times !== undefined &&
+    (typeof r.times !== 'number' || !Number.isInteger(r.times) || r.times < 1)
+  )
     throw invalid('fault times must be an integer >= 1');
-  if (r.action !== undefined && typeof r.action !== 'string') throw invalid('fault action must be a string');
-  if (r.kind === 'latency' && (typeof r.ms !== 'number' || r.ms < 0)) throw invalid('latency needs ms');
+  if (r.action !== undefined && typeof r.action !== 'string')
+    throw invalid('fault action must be a string');
+  if (r.kind === 'latency' && (typeof r.ms !== 'number' || r.ms < 0))
+    throw invalid('latency needs ms');
   if (r.kind === 'status' && (typeof r.status !== 'number' || typeof r.code !== 'string'))
     throw invalid('status fault needs status and code');
   if (r.kind === 'drop-ws' && r.target !== 'ws') throw invalid('drop-ws needs target ws');
@@ -417,11 +429,13 @@ function applyConfigPatch(opts: EmulatorOptions, patch: Json): void {
   for (const k of NUMERIC_CONFIG) {
     const v = patch[k];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalid(`${k} must be a number >= 0`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw invalid(`${k} must be a number >= 0`);
     opts[k] = v;
   }
   if (patch.forceUndeployed !== undefined) {
-    if (typeof patch.forceUndeployed !== 'boolean') throw invalid('forceUndeployed must be a boolean');
+    if (typeof patch.forceUndeployed !== 'boolean')
+      throw invalid('forceUndeployed must be a boolean');
     opts.forceUndeployed = patch.forceUndeployed;
   }
   if (patch.audioErrorHttpStatus !== undefined) {

@@ -64,7 +64,11 @@ async function download(url: URL, o: JudgeOptions): Promise<Download> {
   const tooLarge = reject(430, 'Audio.FileSizeExceed', 'File too large');
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
-    return reject(500, 'InternalError', `${PREPROCESS_ERROR}: audio url returned HTTP ${res.status}`);
+    return reject(
+      500,
+      'InternalError',
+      `${PREPROCESS_ERROR}: audio url returned HTTP ${res.status}`,
+    );
   }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > o.maxSampleBytes) {
@@ -74,7 +78,7 @@ async function download(url: URL, o: JudgeOptions): Promise<Download> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   if (res.body) {
-    const reader = res.body.getReader();
+    const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -146,23 +150,16 @@ export async function judgeSample(rawUrl: string, o: JudgeOptions): Promise<Samp
 
   // Format by content, never by extension or Content-Type.
   const ft = await fileTypeFromBuffer(bytes).catch(() => undefined);
-  let container: SampleAccepted['container'];
-  switch (ft?.ext) {
-    case 'wav':
-      container = 'wav';
-      break;
-    case 'mp3':
-      container = 'mp3';
-      break;
-    // M4A is an MP4 container; some encoders label it with a generic `isom` brand (detected
-    // as mp4). Raw ADTS AAC is not M4A and is rejected (unverified; the stricter reading).
-    case 'm4a':
-    case 'mp4':
-      container = 'm4a';
-      break;
-    default:
-      return unsupported;
-  }
+  // M4A is an MP4 container; some encoders label it with a generic `isom` brand (detected as
+  // mp4). Raw ADTS AAC is not M4A and is rejected (unverified; the stricter reading).
+  const containers: Record<string, SampleAccepted['container']> = {
+    wav: 'wav',
+    mp3: 'mp3',
+    m4a: 'm4a',
+    mp4: 'm4a',
+  };
+  const container = ft ? containers[ft.ext] : undefined;
+  if (!container) return unsupported;
 
   let headerRate: number | undefined;
   if (container === 'wav') {
@@ -209,7 +206,11 @@ export async function judgeSample(rawUrl: string, o: JudgeOptions): Promise<Samp
   if (durationSeconds < o.minSpeechSeconds) return short;
 
   const a = analyse(channel, sampleRate);
-  const silent = reject(audioErr, 'Audio.AudioSilentError', 'audio is silent or has too little speech');
+  const silent = reject(
+    audioErr,
+    'Audio.AudioSilentError',
+    'audio is silent or has too little speech',
+  );
   if (a.rmsDbfs < SILENT_RMS_DBFS || a.activeRatio < MIN_ACTIVE_RATIO) return silent;
   if (a.activeSeconds < o.minSpeechSeconds) return short;
 

@@ -98,7 +98,10 @@ export class EmulatorState {
 
   keyAllowed(key: string | undefined, hostHeader: string | undefined): boolean {
     if (!key) return false;
-    const host = (hostHeader ?? '').toLowerCase().replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    const host = (hostHeader ?? '')
+      .toLowerCase()
+      .replace(/:\d+$/, '')
+      .replace(/^\[|\]$/g, '');
     const perHost = this.opts.keysByHost[host];
     return (perHost ?? this.opts.keys).includes(key);
   }
@@ -182,7 +185,12 @@ export class EmulatorState {
         const f = this.opts.forceUndeployed;
         const fail =
           typeof f === 'function'
-            ? f({ voiceId: rec.voiceId, prefix: rec.prefix, targetModel: rec.targetModel, url: rec.url })
+            ? f({
+                voiceId: rec.voiceId,
+                prefix: rec.prefix,
+                targetModel: rec.targetModel,
+                url: rec.url,
+              })
             : f;
         rec.status = fail ? 'UNDEPLOYED' : 'OK';
         rec.modifiedAt = new Date();
@@ -198,7 +206,8 @@ export class EmulatorState {
   injectFault(rule: FaultRule): string {
     const id = `fault-${++this.faultSeq}`;
     const times = rule.times ?? 1;
-    if (!Number.isInteger(times) || times < 1) throw new Error('fault times must be an integer >= 1');
+    if (!Number.isInteger(times) || times < 1)
+      throw new Error('fault times must be an integer >= 1');
     if (rule.target === 'http' && rule.kind === 'drop-ws')
       throw new Error('drop-ws is a WebSocket fault (target: ws)');
     this.faults.push({ id, rule, remaining: times });

@@ -55,7 +55,11 @@ export class SentenceSplitter {
       let end = -1;
       if (IMMEDIATE.has(c)) {
         end = i + 1;
-        while (end < b.length && (IMMEDIATE.has(b[end]!) || CLOSERS.has(b[end]!)) && b[end] !== '\n')
+        while (
+          end < b.length &&
+          (IMMEDIATE.has(b[end]!) || CLOSERS.has(b[end]!)) &&
+          b[end] !== '\n'
+        )
           end++;
       } else if (ASCII_END.has(c)) {
         let j = i + 1;

@@ -66,7 +66,11 @@ export function encodeWav(channels: Float32Array[], sampleRate: number): Buffer 
  */
 export function parseWav(buf: Uint8Array): WavFormat | { error: string } {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < 12 || b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE')
+  if (
+    b.length < 12 ||
+    b.toString('ascii', 0, 4) !== 'RIFF' ||
+    b.toString('ascii', 8, 12) !== 'WAVE'
+  )
     return { error: 'not a RIFF/WAVE file' };
   const riffSize = b.readUInt32LE(4);
   let off = 12;
