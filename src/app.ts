@@ -3,13 +3,20 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
+import multipart from '@fastify/multipart';
 import { authRoutes, meRoute } from './api/auth/routes.js';
+import { fileRoutes, providerDownloadRoutes } from './api/files/routes.js';
 import { healthRoutes } from './api/health/routes.js';
 import { registerErrorHandling } from './api/plugins/error-handler.js';
 import { ErrorEnvelope } from './api/schemas/common.js';
 import { loggerOptions } from './logger.js';
 import type { DbHandle } from './repositories/db.js';
 import { CaptchaRepository } from './repositories/captcha.repository.js';
+import { FileRepository } from './repositories/file.repository.js';
+import { FileService } from './services/file.service.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { DiskBlobStore } from './storage/disk.js';
+import { UrlSigner } from './storage/signed-url.js';
 import { UserRepository } from './repositories/user.repository.js';
 import { AuthService } from './services/auth.service.js';
 import { LogNotifier, WebhookNotifier, type CaptchaNotifier } from './services/notifier.js';
@@ -22,6 +29,8 @@ export interface AppDeps {
   /** A pino logger, or false for silence (tests). Default: JSON lines at config.logLevel. */
   logger?: FastifyBaseLogger | false;
   notifier?: CaptchaNotifier;
+  /** Where file bytes go. Default: a DiskBlobStore in config.storage.dir. */
+  blobs?: BlobStore;
   now?: () => Date;
 }
 
@@ -30,6 +39,8 @@ export interface Services {
   db: DbHandle;
   tokens: TokenService;
   auth: AuthService;
+  blobs: BlobStore;
+  files: FileService;
 }
 
 declare module 'fastify' {
@@ -86,10 +97,43 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     },
     now,
   );
-  app.decorate('services', { config, db, tokens, auth });
+  let blobs = deps.blobs;
+  if (!blobs) {
+    const disk = new DiskBlobStore(config.storage.dir);
+    await disk.init();
+    blobs = disk;
+  }
+  const signer = new UrlSigner(
+    config.jwt.secret,
+    config.publicBaseUrl,
+    config.storage.signedUrlTtlSec,
+    now,
+  );
+  const files = new FileService(
+    new FileRepository(db.db),
+    blobs,
+    signer,
+    app.log as never,
+    { maxBytes: config.storage.maxBytes },
+    now,
+  );
+  app.decorate('services', { config, db, tokens, auth, blobs, files });
+
+  await app.register(multipart, {
+    limits: {
+      // One byte over the limit, so the store sees the overflow and says 413.
+      fileSize: config.storage.maxBytes + 1,
+      files: 2,
+      fields: 10,
+      fieldSize: 64 * 1024,
+      parts: 20,
+    },
+  });
 
   await app.register(healthRoutes, { prefix: '/api' });
   await app.register(authRoutes, { prefix: '/api/auth' });
   await app.register(meRoute, { prefix: '/api/auth' });
+  await app.register(fileRoutes, { prefix: '/api/file' });
+  await app.register(providerDownloadRoutes, { prefix: '/api' });
   return app;
 }
