@@ -1,0 +1,24 @@
+/** Minimal types for the Emscripten build of espeak-ng (GPL-3.0-or-later), as used by the offline engine. */
+declare module 'espeak-ng' {
+  export interface ESpeakNgFS {
+    readFile(path: string): Uint8Array;
+    writeFile(path: string, data: string | Uint8Array): void;
+  }
+  export interface ESpeakNgModule {
+    FS: ESpeakNgFS;
+  }
+  export interface ESpeakNgOptions {
+    /** Command-line arguments; main() runs once as the module starts. */
+    arguments?: string[];
+    /** Run before main(), e.g. to write the input text into the virtual FS. */
+    preRun?: ((module: ESpeakNgModule) => void)[];
+    print?: (line: string) => void;
+    printErr?: (line: string) => void;
+    /** Lets the caller instantiate an already-compiled module (saves ~120 ms per call). */
+    instantiateWasm?: (
+      imports: object,
+      receive: (instance: object, module?: object) => void,
+    ) => object;
+  }
+  export default function ESpeakNg(options?: ESpeakNgOptions): Promise<ESpeakNgModule>;
+}
