@@ -42,6 +42,22 @@ type EnrollmentAction =
 /** `output` of a successful enrollment call, untyped until read. */
 type Output = Record<string, unknown>;
 
+/**
+ * Failures of a call whose request may still be running at DashScope (it
+ * timed out or the connection broke after sending): a create's voice can
+ * appear some time later.
+ */
+const mayStillRun = new WeakSet<ProviderError>();
+/** Failures of a call that never reached DashScope (refused, no DNS). */
+const neverSent = new WeakSet<ProviderError>();
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+
 /** A voice as `list_voice` reports it, plus where it came from. */
 interface ListedVoice extends ProviderVoice {
   createdAt?: string;
@@ -108,6 +124,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
   private readonly maxRetryDelayMs: number;
   private readonly maxRetryAfterMs: number;
   private readonly listPageSize: number;
+  private readonly createSettleMs: number;
   private readonly logger: DashScopeLogger | undefined;
   private readonly onCall: DashScopeProviderOptions['onCall'];
   private readonly fetchImpl: typeof fetch;
@@ -140,6 +157,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 8_000;
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
     this.listPageSize = opts.listPageSize ?? 100;
+    this.createSettleMs = opts.createSettleMs ?? 5_000;
     this.logger = opts.logger;
     this.onCall = opts.onCall;
     this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
@@ -256,6 +274,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
         // Throttling refuses the request, so a plain retry is safe; anything
         // but `unavailable` is a definite answer.
         if (!(err instanceof ProviderError) || err.kind !== 'unavailable') throw err;
+        if (neverSent.has(err)) throw err; // nothing reached DashScope: plain retry
         uncertainAttempts++;
         this.logger?.warn(
           {
@@ -268,6 +287,11 @@ export class DashScopeVoiceProvider implements VoiceProvider {
         );
         let found: Reconciliation;
         try {
+          // A timed-out request may still be running server-side: give it
+          // time to land before deciding that nothing was created.
+          if (mayStillRun.has(err) && this.createSettleMs > 0) {
+            await sleep(this.createSettleMs, signal);
+          }
           found = await this.reconcile(prefix, sampleUrl, baseline, signal);
         } catch (checkErr) {
           if (signal?.aborted === true) throw checkErr;
@@ -544,15 +568,17 @@ export class DashScopeVoiceProvider implements VoiceProvider {
     } catch (err) {
       if (signal?.aborted === true) throw signal.reason;
       if (timeout.aborted) {
-        throw unavailable(
+        const e = unavailable(
           `DashScope did not answer ${action} within ${this.requestTimeoutMs} ms.`,
           err,
         );
+        mayStillRun.add(e);
+        throw e;
       }
-      throw unavailable(
-        redact(`Could not reach DashScope (${describeNetworkError(err)}).`, this.apiKey),
-        err,
-      );
+      const code = describeNetworkError(err);
+      const e = unavailable(redact(`Could not reach DashScope (${code}).`, this.apiKey), err);
+      (NOT_SENT_CODES.has(code) ? neverSent : mayStillRun).add(e);
+      throw e;
     }
 
     let body: unknown;

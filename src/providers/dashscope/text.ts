@@ -9,7 +9,7 @@ export const MAX_CHUNK_WEIGHT = 20_000;
 /** Per task (all continue-tasks together). */
 export const MAX_TASK_WEIGHT = 200_000;
 
-const IDEOGRAPH = /\p{Ideographic}/u;
+const IDEOGRAPH = /\p{Unified_Ideograph}/u;
 /**
  * Other East-Asian wide characters (kana, hangul, full-width forms and CJK
  * punctuation). The spec only says "CJK ideograph counts 2"; for chunking we
@@ -17,7 +17,7 @@ const IDEOGRAPH = /\p{Ideographic}/u;
  * provider uses (unverified). The task total uses the documented rule.
  */
 const WIDE =
-  /[\p{Ideographic}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3000-\u303f\uff00-\uffef]/u;
+  /[\p{Ideographic}\p{Unified_Ideograph}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3000-\u303f\uff00-\uffef]/u;
 
 /** The documented weight: ideographs count 2, every other code point 1. */
 export function textWeight(text: string): number {

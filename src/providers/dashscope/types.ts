@@ -57,6 +57,13 @@ export interface DashScopeProviderOptions {
   maxSockets?: number;
   /** An idle socket is closed after this long, default 50,000 ms (the server closes at 60 s). */
   socketIdleMs?: number;
+  /**
+   * After a create timed out (its request may still be running at DashScope),
+   * wait this long before looking for the voice it may have made, default
+   * 5,000 ms. Not applied after a 5xx answer (the server is done) or when the
+   * request never left (connection refused).
+   */
+  createSettleMs?: number;
   /** Voices per `list_voice` page when walking every page, default 100. */
   listPageSize?: number;
 

@@ -22,6 +22,7 @@ function provider(
     minRetryDelayMs: 1,
     maxRetryDelayMs: 5,
     listPageSize: 2,
+    createSettleMs: 0,
     ...extra,
   });
 }
@@ -149,6 +150,33 @@ describe('DashScope createVoice: never a blind retry', () => {
     expect(fake.count('create_voice')).toBe(2);
     expect(fake.count('delete_voice')).toBe(1);
     expect(fake.voices.map((v) => v.voice_id)).toEqual([voice.id]);
+  });
+
+  it('waits for a timed-out create to land before deciding nothing was made', async () => {
+    const fake = new FakeEnrollment();
+    fake.delayMs = 150; // the server finishes the create after our 100 ms timeout
+    fake.createScript.push('create-later-then-hang');
+    const voice = await provider(fake, { requestTimeoutMs: 100, createSettleMs: 150 }).createVoice({
+      sampleUrl: URL_A,
+      targetModel: 'cosyvoice-v2',
+      prefix: 'abc',
+    });
+    expect(fake.count('create_voice')).toBe(1);
+    expect(fake.voices.map((v) => v.voice_id)).toEqual([voice.id]);
+  });
+
+  it('retries a create that never left (connection refused) without looking or waiting', async () => {
+    const fake = new FakeEnrollment();
+    fake.createScript.push('network', 'ok');
+    const started = Date.now();
+    await provider(fake, { createSettleMs: 10_000 }).createVoice({
+      sampleUrl: URL_A,
+      targetModel: 'cosyvoice-v2',
+      prefix: 'abc',
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(fake.count('create_voice')).toBe(2);
+    expect(fake.count('list_voice')).toBe(1);
   });
 
   it('after a retried create succeeds, removes a late voice of the earlier attempt', async () => {
