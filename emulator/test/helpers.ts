@@ -236,11 +236,15 @@ export class WsClient {
     if (m) return Promise.resolve(m);
     if (this.isClosed) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no message within timeout')), timeoutMs);
-      this.waiters.push((v) => {
+      const waiter = (v: WsMessage | null): void => {
         clearTimeout(t);
         resolve(v);
-      });
+      };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error('no message within timeout'));
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
