@@ -74,8 +74,19 @@ export async function encodeMp3(
   sampleRate: number,
   options: Mp3Options = {},
 ): Promise<Uint8Array> {
+  if (!isOutputSampleRate(sampleRate)) {
+    throw new RangeError(
+      `Unsupported MP3 sample rate ${sampleRate}; use one of ${OUTPUT_SAMPLE_RATES.join(', ')}.`,
+    );
+  }
   const encoder = await createMp3Encoder();
-  encoder.configure({ channels: 1, sampleRate, bitrate: options.bitrate ?? 64 });
+  // Without outputSampleRate LAME may pick another rate for low bitrates.
+  encoder.configure({
+    channels: 1,
+    sampleRate,
+    outputSampleRate: sampleRate,
+    bitrate: options.bitrate ?? 64,
+  });
   const parts: Uint8Array[] = [];
   const block = 16_384;
   for (let i = 0; i < pcm.length; i += block) {

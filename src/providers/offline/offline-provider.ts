@@ -303,6 +303,7 @@ export class OfflineVoiceProvider implements VoiceProvider {
       encoder.configure({
         channels: 1,
         sampleRate: input.sampleRate,
+        outputSampleRate: input.sampleRate,
         bitrate: input.sampleRate <= 16_000 ? 32 : 64,
       });
       for await (const pcm of segments) {
