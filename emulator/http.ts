@@ -16,6 +16,8 @@ import {
 export const CUSTOMIZATION_PATH = '/api/v1/services/audio/tts/customization';
 export const CONTROL_PREFIX = '/__emulator';
 const MAX_BODY_BYTES = 1024 * 1024;
+/** stats().http.calls keeps the most recent calls only. */
+const MAX_CALL_RECORDS = 1000;
 const PREFIX_RE = /^[a-z0-9]{1,10}$/;
 
 type Json = Record<string, unknown>;
@@ -119,7 +121,9 @@ export class HttpSide {
   }
 
   private record(call: HttpCallRecord): void {
-    this.state.statsData.http.calls.push(call);
+    const calls = this.state.statsData.http.calls;
+    calls.push(call);
+    if (calls.length > MAX_CALL_RECORDS) calls.splice(0, calls.length - MAX_CALL_RECORDS);
   }
 
   private async customization(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -139,7 +139,7 @@ export interface EmulatorStats {
     byAction: Record<string, number>;
     total: number;
     unauthorized: number;
-    /** Every request to the customization route, in order. */
+    /** Requests to the customization route, in order (the most recent 1000). */
     calls: HttpCallRecord[];
   };
   ws: {
