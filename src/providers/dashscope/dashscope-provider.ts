@@ -125,6 +125,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
   private readonly maxRetryAfterMs: number;
   private readonly listPageSize: number;
   private readonly createSettleMs: number;
+  private readonly highWaterBytes: number;
   private readonly logger: DashScopeLogger | undefined;
   private readonly onCall: DashScopeProviderOptions['onCall'];
   private readonly fetchImpl: typeof fetch;
@@ -158,6 +159,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
     this.listPageSize = opts.listPageSize ?? 100;
     this.createSettleMs = opts.createSettleMs ?? 5_000;
+    this.highWaterBytes = opts.streamHighWaterBytes ?? 4 * 1024 * 1024;
     this.logger = opts.logger;
     this.onCall = opts.onCall;
     this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
@@ -250,7 +252,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
       const found = await this.reconcile(prefix, sampleUrl, baseline, signal);
       if (found.kind === 'adopted') {
         this.unresolved.delete(key);
-        return this.claim(found.voice);
+        return this.claim({ ...found.voice, targetModel });
       }
       if (found.kind === 'ambiguous') throw this.ambiguousCreate(found.candidates);
       this.unresolved.delete(key);
@@ -303,7 +305,8 @@ export class DashScopeVoiceProvider implements VoiceProvider {
             ),
           );
         }
-        if (found.kind === 'adopted') return { voice: found.voice, adopted: true };
+        if (found.kind === 'adopted')
+          return { voice: { ...found.voice, targetModel }, adopted: true };
         if (found.kind === 'ambiguous') {
           this.unresolved.set(key, baseline);
           throw new AbortError(this.ambiguousCreate(found.candidates));
@@ -709,6 +712,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
               taskStartTimeoutMs: this.taskStartTimeoutMs,
               synthesisTimeoutMs: this.synthesisTimeoutMs,
               stallTimeoutMs: this.stallTimeoutMs,
+              highWaterBytes: this.highWaterBytes,
               ...(this.logger !== undefined && { logger: this.logger }),
             },
             request,

@@ -64,6 +64,11 @@ export interface DashScopeProviderOptions {
    * request never left (connection refused).
    */
   createSettleMs?: number;
+  /**
+   * Audio queued for a slow reader before the socket is paused (TCP
+   * backpressure), default 4 MiB; reading resumes below half of it.
+   */
+  streamHighWaterBytes?: number;
   /** Voices per `list_voice` page when walking every page, default 100. */
   listPageSize?: number;
 

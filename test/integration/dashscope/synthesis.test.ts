@@ -129,6 +129,20 @@ describe('DashScope synthesis against the emulator', () => {
     expect(bytes.length / (8000 * 2)).toBeGreaterThan(0.5);
   });
 
+  it('gives a slow reader every byte, pausing the socket instead of buffering without bound', async () => {
+    const text = `${SENTENCE} ${SENTENCE} ${SENTENCE}`;
+    const fast = await collect(provider().synthesize(input({ text, format: 'pcm' })));
+    const slow = provider({ streamHighWaterBytes: 4096, synthesisStallTimeoutMs: 500 });
+    const parts: Uint8Array[] = [];
+    for await (const chunk of slow.synthesize(input({ text, format: 'pcm' }))) {
+      parts.push(chunk);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(Buffer.concat(parts).length).toBe(fast.bytes.length);
+    expect(parts.length).toBeGreaterThan(5);
+    expect(slow.poolStats()).toMatchObject({ idle: 1, open: 1 });
+  });
+
   it('speaks Chinese text', async () => {
     const text = '今天天气很好。我们一起去公园散步吧！';
     const { bytes } = await collect(
