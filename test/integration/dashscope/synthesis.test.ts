@@ -3,6 +3,7 @@
  * real sockets.
  */
 import decode from 'audio-decode';
+import { createServer, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type EmulatorHandle } from '../../../emulator/server.js';
 import {
@@ -206,6 +207,27 @@ describe('DashScope synthesis against the emulator', () => {
     expect(err.message).toMatch(/DashScope API key was rejected/);
     expect(err.message).not.toContain(bad);
     expect(emu.stats().ws.rejectedUpgrades).toBeGreaterThanOrEqual(1);
+  });
+
+  it('times out an endpoint that never answers the upgrade as unavailable', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((s) => void held.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as { port: number };
+    try {
+      const started = Date.now();
+      const p = provider({
+        wsUrl: `ws://127.0.0.1:${port}/api-ws/v1/inference`,
+        connectTimeoutMs: 200,
+      });
+      const { err } = await failure(p.synthesize(input()));
+      expect(err.kind).toBe('unavailable');
+      expect(err.message).toMatch(/Could not connect to DashScope/);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('times out a provider that never starts the task as unavailable (after one retry)', async () => {
