@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { parseStream } from 'music-metadata';
 import { v7 as uuidv7 } from 'uuid';
-import { AudioUnreadableError, probeAudio, sniffType } from '../audio/index.js';
+import { AudioUnreadableError, decodeAudio, probeAudio, sniffType } from '../audio/index.js';
 import { ERRORS } from '../errors.js';
 import type { FileRepository, FileRow } from '../repositories/file.repository.js';
 import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../storage/blob-store.js';
@@ -75,6 +75,14 @@ interface Inspected {
 
 /** Audio up to this size is probed in memory (strict checks, decode fallback); larger is streamed. */
 const IN_MEMORY_PROBE_BYTES = 20 * 1024 * 1024;
+/**
+ * Formats whose header duration is not read from the stream itself (an MP3
+ * Info/Xing frame or a bitrate estimate, FLAC STREAMINFO, an MP4 moov box):
+ * a truncated or garbled body still parses. These are decoded once to check
+ * the header's claim, when the claim is short enough to decode cheaply.
+ */
+const DECODE_CHECKED = new Set(['mp3', 'flac', 'm4a']);
+const DECODE_CHECK_MAX_SEC = 180;
 
 export interface FileServiceOptions {
   maxBytes: number;
@@ -504,7 +512,18 @@ export class FileService {
     if (type.kind === 'image') return { type, audio: null };
     try {
       if (staged.size <= IN_MEMORY_PROBE_BYTES) {
-        const p = await probeAudio(await this.readAll({ storage_key: staged.key }));
+        const bytes = await this.readAll({ storage_key: staged.key });
+        const p = await probeAudio(bytes);
+        if (DECODE_CHECKED.has(type.ext) && p.durationSec <= DECODE_CHECK_MAX_SEC) {
+          const decoded = await decodeAudio(bytes);
+          if (decoded.durationSec < p.durationSec * 0.9 - 0.5) {
+            throw new AudioUnreadableError(
+              'truncated',
+              `The headers promise ${p.durationSec.toFixed(1)} s of audio but only ` +
+                `${decoded.durationSec.toFixed(1)} s decode: the file is damaged or truncated.`,
+            );
+          }
+        }
         return {
           type,
           audio: {

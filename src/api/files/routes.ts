@@ -72,6 +72,16 @@ export function sendDownload(reply: FastifyReply, d: DownloadDescriptor) {
 export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { files, tokens } = app.services;
   app.addHook('onRequest', requireAccessToken(tokens));
+  // An upload refused mid-body (413, 415, a second file…) leaves the rest of the
+  // request unread and unpiped: Node only drains bodies nobody consumed, so the
+  // client would stall writing and its connection could never be reused.
+  // Discard the rest, as Node does for an unread body.
+  app.addHook('onSend', async (request) => {
+    if (!request.raw.complete) {
+      request.raw.unpipe();
+      request.raw.resume();
+    }
+  });
 
   app.post(
     '/upload',
