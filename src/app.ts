@@ -1,46 +1,35 @@
-import type { FastifyBaseLogger } from 'fastify';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { randomUUID } from 'node:crypto';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Config } from './config.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
 import { authRoutes, meRoute } from './api/auth/routes.js';
 import { fileRoutes, providerDownloadRoutes } from './api/files/routes.js';
 import { healthRoutes } from './api/health/routes.js';
+import { metricsRoutes } from './api/ops/routes.js';
 import { registerErrorHandling } from './api/plugins/error-handler.js';
+import { registerRateLimits } from './api/plugins/rate-limit.js';
 import { ErrorEnvelope } from './api/schemas/common.js';
+import { voiceRoutes } from './api/voices/routes.js';
+import { createServices, type Adapters, type Services } from './container.js';
 import { loggerOptions } from './logger.js';
 import type { DbHandle } from './repositories/db.js';
-import { CaptchaRepository } from './repositories/captcha.repository.js';
-import { FileRepository } from './repositories/file.repository.js';
-import { FileService } from './services/file.service.js';
-import type { BlobStore } from './storage/blob-store.js';
-import { DiskBlobStore } from './storage/disk.js';
-import { UrlSigner } from './storage/signed-url.js';
-import { UserRepository } from './repositories/user.repository.js';
-import { AuthService } from './services/auth.service.js';
-import { LogNotifier, WebhookNotifier, type CaptchaNotifier } from './services/notifier.js';
-import { TokenService } from './services/token.service.js';
 
 /** Everything the app talks to, passed in so tests can choose real parts or doubles. */
-export interface AppDeps {
+export interface AppDeps extends Adapters {
   config: Config;
   db: DbHandle;
   /** A pino logger, or false for silence (tests). Default: JSON lines at config.logLevel. */
   logger?: FastifyBaseLogger | false;
-  notifier?: CaptchaNotifier;
-  /** Where file bytes go. Default: a DiskBlobStore in config.storage.dir. */
-  blobs?: BlobStore;
-  now?: () => Date;
-}
-
-export interface Services {
-  config: Config;
-  db: DbHandle;
-  tokens: TokenService;
-  auth: AuthService;
-  blobs: BlobStore;
-  files: FileService;
+  /** Run jobs in this process (default true; a web-only node behind `npm run worker` sets false). */
+  runWorker?: boolean;
 }
 
 declare module 'fastify' {
@@ -50,11 +39,17 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{8,64}$/;
+const webDir = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  existsSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web'))
+    ? 'web'
+    : '../web',
+);
 
 /** Builds the app without listening: `server.ts` listens, tests `inject`. */
 export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
-  const now = deps.now ?? (() => new Date());
   const app = Fastify({
     ...(deps.logger === false
       ? { logger: false }
@@ -71,54 +66,36 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const services = await createServices(config, db, app.log as unknown as Logger, deps);
+  app.decorate('services', services);
+  app.addHook('onClose', async () => services.close());
+
   app.addSchema(ErrorEnvelope);
   registerErrorHandling(app);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  app.addHook('onResponse', async (request, reply) => {
+    services.metrics.httpSeconds.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
 
-  const tokens = new TokenService(config.jwt, now);
-  const notifier =
-    deps.notifier ??
-    (config.captcha.notifier === 'webhook' && config.captcha.webhookUrl
-      ? new WebhookNotifier(config.captcha.webhookUrl)
-      : new LogNotifier(app.log as never, config.env !== 'production'));
-  const auth = new AuthService(
-    new UserRepository(db.db),
-    new CaptchaRepository(db.db),
-    tokens,
-    notifier,
-    {
-      bcryptRounds: config.bcryptRounds,
-      captchaTtlSec: config.captcha.ttlSec,
-      captchaEcho: config.captcha.echo && config.env !== 'production',
-      requireCaptchaForRegister: config.captcha.requiredForRegister,
-      secret: config.jwt.secret,
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Timbre', version: '0.1.0', description: 'Voice cloning service API' },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
     },
-    now,
-  );
-  let blobs = deps.blobs;
-  if (!blobs) {
-    const disk = new DiskBlobStore(config.storage.dir);
-    await disk.init();
-    blobs = disk;
-  }
-  const signer = new UrlSigner(
-    config.jwt.secret,
-    config.publicBaseUrl,
-    config.storage.signedUrlTtlSec,
-    now,
-  );
-  const files = new FileService(
-    new FileRepository(db.db),
-    blobs,
-    signer,
-    app.log as never,
-    { maxBytes: config.storage.maxBytes },
-    now,
-  );
-  app.decorate('services', { config, db, tokens, auth, blobs, files });
-
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await registerRateLimits(app, config, services.redis);
   await app.register(multipart, {
     limits: {
       // One byte over the limit, so the store sees the overflow and says 413.
@@ -135,5 +112,21 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(meRoute, { prefix: '/api/auth' });
   await app.register(fileRoutes, { prefix: '/api/file' });
   await app.register(providerDownloadRoutes, { prefix: '/api' });
+  await app.register(voiceRoutes, { prefix: '/api/voice' });
+  await app.register(metricsRoutes);
+  if (existsSync(path.join(webDir, 'index.html'))) {
+    await app.register(fastifyStatic, {
+      root: webDir,
+      prefix: '/',
+      index: ['index.html'],
+      wildcard: false,
+    });
+  }
+
+  if (deps.runWorker !== false) {
+    app.addHook('onReady', async () => {
+      await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
+    });
+  }
   return app;
 }

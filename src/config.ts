@@ -64,6 +64,7 @@ const schema = z.object({
   CREATE_VOICE_WAIT_SEC: int(0, 600).default(60),
   VOICE_READY_TIMEOUT_SEC: int(1, 3600).default(300),
   JOB_CONCURRENCY: int(1, 64).default(2),
+  RUN_WORKER: bool.default(true),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   RATE_LIMIT_PER_MIN: int(1, 1_000_000).default(300),
   CREATE_RATE_LIMIT_PER_HOUR: int(1, 1_000_000).default(30),
@@ -98,7 +99,8 @@ export interface Config {
     dashscope: { apiKey?: string; baseUrl: string; wsUrl: string; targetModel: string };
   };
   voice: { auditionText: string; createWaitSec: number; readyTimeoutSec: number };
-  jobs: { concurrency: number };
+  /** `runInServer`: the HTTP process also runs jobs (turn off when `npm run worker` nodes do). */
+  jobs: { concurrency: number; runInServer: boolean };
   metricsToken?: string;
   rateLimit: { perMinute: number; createPerHour: number };
   cacheTtlSec: number;
@@ -194,7 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       createWaitSec: e.CREATE_VOICE_WAIT_SEC,
       readyTimeoutSec: e.VOICE_READY_TIMEOUT_SEC,
     },
-    jobs: { concurrency: e.JOB_CONCURRENCY },
+    jobs: { concurrency: e.JOB_CONCURRENCY, runInServer: e.RUN_WORKER },
     metricsToken: e.METRICS_TOKEN,
     rateLimit: { perMinute: e.RATE_LIMIT_PER_MIN, createPerHour: e.CREATE_RATE_LIMIT_PER_HOUR },
     cacheTtlSec: e.CACHE_TTL_SEC,

@@ -1,41 +1,51 @@
 import { build } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { configOrExit, fatal } from './boot.js';
 import { openDatabase } from './repositories/db.js';
 import { migrateToLatest } from './repositories/migrate.js';
 
-/** Entry point of `npm start`: validate config, migrate, listen, stop cleanly. */
+/** Entry point of `npm start`: validate config, migrate, listen, sweep, stop cleanly. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(78);
-    }
-    throw err;
-  }
+  const config = configOrExit();
   const db = openDatabase(config.database);
   await migrateToLatest(db.db);
-  const app = await build({ config, db });
+  const app = await build({ config, db, runWorker: config.jobs.runInServer });
+  const { files } = app.services;
+
+  const sweep = () =>
+    files
+      .sweep()
+      .then((r) => app.log.info(r, 'storage sweep done'))
+      .catch((err: unknown) => app.log.error({ err }, 'storage sweep failed'));
+  const sweeper =
+    config.storage.sweepIntervalSec > 0
+      ? setInterval(() => void sweep(), config.storage.sweepIntervalSec * 1000)
+      : undefined;
+  sweeper?.unref();
+
+  let closing = false;
   const close = async (signal: string) => {
+    if (closing) return;
+    closing = true;
     app.log.info({ signal }, 'shutting down');
+    if (sweeper) clearInterval(sweeper);
     await app.close();
     await db.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void close('SIGINT'));
   process.once('SIGTERM', () => void close('SIGTERM'));
+
   await app.listen({ host: config.host, port: config.port });
   app.log.info(
-    { database: config.database.dialect, public_base_url: config.publicBaseUrl },
+    {
+      database: config.database.dialect,
+      queue: app.services.queue.kind,
+      provider: app.services.provider.name,
+      public_base_url: config.publicBaseUrl,
+    },
     'timbre is listening',
   );
+  void sweep();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-  process.exit(1);
-});
+main().catch(fatal);

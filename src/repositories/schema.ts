@@ -61,6 +61,8 @@ export interface VoicesTable {
   target_model: string;
   status: VoiceStatus;
   error_info: string | null;
+  /** HTTP status a failed creation maps to (422 sample, 502/503 provider). */
+  error_status: number | null;
   quality: string | null;
   created_by: string;
   created_at: string;

@@ -12,7 +12,8 @@ describe.each(dialects)('migrations on %s', (dialect) => {
       await migrateDownAll(t.db);
       await expect(sql`select count(*) from users`.execute(t.db)).rejects.toThrow();
       const again = await migrateToLatest(t.db);
-      expect(again.results?.map((r) => r.status)).toEqual(['Success']);
+      expect(again.results?.every((r) => r.status === 'Success')).toBe(true);
+      expect(again.results?.length).toBeGreaterThanOrEqual(2);
       const none = await migrateToLatest(t.db);
       expect(none.results).toEqual([]);
     } finally {

@@ -10,7 +10,7 @@ const Check = Type.Object({
 
 /** `GET /api/health`: 200 when every configured dependency answers, else 503. */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.services;
+  const { db, redis } = app.services;
   app.get(
     '/health',
     {
@@ -25,6 +25,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (_request, reply) => {
       const checks: Record<string, { ok: boolean; latency_ms: number; error?: string }> = {};
       checks.database = await probe(() => sql`select 1`.execute(db.db));
+      if (redis) checks.redis = await probe(() => redis.ping());
       const ok = Object.values(checks).every((c) => c.ok);
       return reply.status(ok ? 200 : 503).send({
         code: ok ? 200 : 503,

@@ -1,0 +1,67 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config.js';
+import { AppError } from '../../errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A stricter limit for expensive routes. */
+    rateLimitProfile?: 'create' | 'captcha' | 'synthesize';
+  }
+}
+
+/**
+ * Per-user (else per-IP) limits, shared across processes through Redis when
+ * configured, in memory otherwise. Creation and captcha codes are stricter.
+ */
+export async function registerRateLimits(
+  app: FastifyInstance,
+  config: Config,
+  redis?: Redis,
+): Promise<void> {
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: (request: FastifyRequest) => {
+      switch (request.routeOptions.config.rateLimitProfile) {
+        case 'create':
+          return config.rateLimit.createPerHour;
+        case 'captcha':
+          return 5;
+        case 'synthesize':
+          return Math.max(1, Math.floor(config.rateLimit.perMinute / 5));
+        case undefined:
+        default:
+          return config.rateLimit.perMinute;
+      }
+    },
+    timeWindow: 60_000,
+    keyGenerator: (request: FastifyRequest) => {
+      const profile = request.routeOptions.config.rateLimitProfile ?? 'all';
+      // request.userId is set by the auth hook, which runs before preHandler.
+      const who = (request as FastifyRequest & { userId?: string }).userId ?? `ip:${request.ip}`;
+      return `${profile}:${who}`;
+    },
+    ...(redis ? { redis, nameSpace: 'timbre-rl:' } : {}),
+    skipOnError: true,
+    allowList: (request: FastifyRequest) =>
+      request.url === '/api/health' ||
+      request.url.startsWith('/metrics') ||
+      !request.url.startsWith('/api/'),
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, 'Too many requests', {
+        info: `limit of ${context.max} per ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
+      }),
+  });
+  // The creation limit is per hour, not per minute.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.rateLimitProfile === 'create') {
+      route.config = {
+        ...route.config,
+        rateLimit: { timeWindow: 3_600_000, max: config.rateLimit.createPerHour },
+      };
+    }
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * A small string cache. `RedisCache` when REDIS_URL is set; `NoCache` on the
+ * embedded default (a single process reads its own SQLite faster than any
+ * cache could help, and there is nothing to keep coherent).
+ */
+export interface Cache {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlSec: number): Promise<void>;
+  del(key: string): Promise<void>;
+  /** Atomically bumps a counter (used as a generation number for invalidation). */
+  incr(key: string): Promise<number>;
+}
+
+export class NoCache implements Cache {
+  async get(): Promise<string | undefined> {
+    return undefined;
+  }
+  async set(): Promise<void> {}
+  async del(): Promise<void> {}
+  async incr(): Promise<number> {
+    return 0;
+  }
+}
+
+/**
+ * Read-through JSON caching with generation-based invalidation: bumping the
+ * generation makes every older entry unreachable at once.
+ */
+export class JsonCache {
+  constructor(
+    private readonly cache: Cache,
+    private readonly ttlSec: number,
+    private readonly onLookup?: (hit: boolean) => void,
+  ) {}
+
+  async generation(name: string): Promise<string> {
+    return (await this.cache.get(`gen:${name}`)) ?? '0';
+  }
+
+  async bump(name: string): Promise<void> {
+    await this.cache.incr(`gen:${name}`);
+  }
+
+  async remember<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = await this.cache.get(key).catch(() => undefined);
+    if (hit !== undefined) {
+      this.onLookup?.(true);
+      return JSON.parse(hit) as T;
+    }
+    this.onLookup?.(false);
+    const value = await load();
+    await this.cache.set(key, JSON.stringify(value), this.ttlSec).catch(() => undefined);
+    return value;
+  }
+
+  async forget(key: string): Promise<void> {
+    await this.cache.del(key);
+  }
+}

@@ -1,0 +1,202 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { JsonCache, NoCache, type Cache } from './cache/cache.js';
+import { RedisCache } from './cache/redis-cache.js';
+import type { Config } from './config.js';
+import { BullJobQueue } from './jobs/bull-queue.js';
+import { createVoiceJob, deleteProviderVoiceJob } from './jobs/create-voice.job.js';
+import type { JobHandlers, JobQueue } from './jobs/queue.js';
+import { SqlJobQueue } from './jobs/sql-queue.js';
+import { Metrics } from './metrics.js';
+import { createProvider } from './providers/index.js';
+import { InstrumentedProvider } from './providers/instrumented.js';
+import type { VoiceProvider } from './providers/provider.js';
+import { CaptchaRepository } from './repositories/captcha.repository.js';
+import type { DbHandle } from './repositories/db.js';
+import { FileRepository } from './repositories/file.repository.js';
+import { UserRepository } from './repositories/user.repository.js';
+import { VoiceRepository } from './repositories/voice.repository.js';
+import { AuthService } from './services/auth.service.js';
+import { FileService } from './services/file.service.js';
+import { LogNotifier, WebhookNotifier, type CaptchaNotifier } from './services/notifier.js';
+import { TokenService } from './services/token.service.js';
+import { VoiceService } from './services/voice.service.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { DiskBlobStore } from './storage/disk.js';
+import { UrlSigner } from './storage/signed-url.js';
+
+/** Adapters a caller may supply (tests pass doubles); everything else comes from config. */
+export interface Adapters {
+  notifier?: CaptchaNotifier;
+  blobs?: BlobStore;
+  provider?: VoiceProvider;
+  queue?: JobQueue;
+  redis?: Redis;
+  now?: () => Date;
+  /** Options for the SQL queue (tests shorten its poll and backoff). */
+  sqlQueue?: ConstructorParameters<typeof SqlJobQueue>[2];
+  /** Options for the job (tests shorten provider polling). */
+  jobSettings?: { pollMinMs?: number; pollMaxMs?: number };
+}
+
+export interface Services {
+  config: Config;
+  db: DbHandle;
+  metrics: Metrics;
+  redis?: Redis;
+  tokens: TokenService;
+  auth: AuthService;
+  blobs: BlobStore;
+  files: FileService;
+  voices: VoiceService;
+  provider: VoiceProvider;
+  queue: JobQueue;
+  handlers: JobHandlers;
+  /** Closes what this container opened (queue, provider sockets, Redis). */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root shared by the HTTP server and the worker process:
+ * repositories, adapters and services, wired once from config.
+ */
+export async function createServices(
+  config: Config,
+  db: DbHandle,
+  log: Logger,
+  a: Adapters = {},
+): Promise<Services> {
+  const now = a.now ?? (() => new Date());
+  const ownsRedis = !a.redis && !!config.redisUrl;
+  const redis =
+    a.redis ??
+    (config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : undefined);
+
+  // The queue gauge reads the queue made below (it needs the metrics for its outcome counter).
+  const queueHolder: { queue?: JobQueue } = {};
+  const metrics = new Metrics(() => queueHolder.queue!.stats());
+  const kdb = db.db.withPlugin(metrics.dbPlugin());
+
+  const queue =
+    a.queue ??
+    (redis
+      ? new BullJobQueue(redis, log.child({ component: 'queue' }), {
+          onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }),
+        })
+      : new SqlJobQueue(
+          kdb,
+          log.child({ component: 'queue' }),
+          { ...a.sqlQueue, onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }) },
+          now,
+        ));
+  queueHolder.queue = queue;
+
+  const cache: Cache = redis ? new RedisCache(redis) : new NoCache();
+  const jsonCache = new JsonCache(cache, config.cacheTtlSec, (hit) =>
+    metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }),
+  );
+
+  const users = new UserRepository(kdb);
+  const tokens = new TokenService(config.jwt, now);
+  const notifier =
+    a.notifier ??
+    (config.captcha.notifier === 'webhook' && config.captcha.webhookUrl
+      ? new WebhookNotifier(config.captcha.webhookUrl)
+      : new LogNotifier(log, config.env !== 'production'));
+  const auth = new AuthService(
+    users,
+    new CaptchaRepository(kdb),
+    tokens,
+    notifier,
+    {
+      bcryptRounds: config.bcryptRounds,
+      captchaTtlSec: config.captcha.ttlSec,
+      captchaEcho: config.captcha.echo && config.env !== 'production',
+      requireCaptchaForRegister: config.captcha.requiredForRegister,
+      secret: config.jwt.secret,
+    },
+    now,
+  );
+
+  let blobs = a.blobs;
+  if (!blobs) {
+    const disk = new DiskBlobStore(config.storage.dir);
+    await disk.init();
+    blobs = disk;
+  }
+  const signer = new UrlSigner(
+    config.jwt.secret,
+    config.publicBaseUrl,
+    config.storage.signedUrlTtlSec,
+    now,
+  );
+  const files = new FileService(
+    new FileRepository(kdb),
+    blobs,
+    signer,
+    log.child({ component: 'files' }),
+    {
+      maxBytes: config.storage.maxBytes,
+      onUpload: (outcome) => metrics.uploads.inc({ outcome }),
+    },
+    now,
+  );
+
+  const rawProvider = a.provider ?? createProvider(config, log);
+  const provider = new InstrumentedProvider(rawProvider, (operation, outcome, seconds) => {
+    metrics.providerCalls.inc({ provider: rawProvider.name, operation, outcome });
+    metrics.providerCallSeconds.observe({ provider: rawProvider.name, operation }, seconds);
+  });
+
+  const voiceRepo = new VoiceRepository(kdb);
+  const voices = new VoiceService(
+    voiceRepo,
+    users,
+    files,
+    provider,
+    queue,
+    { createWaitSec: config.voice.createWaitSec, auditionText: config.voice.auditionText },
+    jsonCache,
+    log.child({ component: 'voices' }),
+    now,
+  );
+
+  const handlers: JobHandlers = {
+    create_voice: createVoiceJob({
+      voices: voiceRepo,
+      files,
+      provider,
+      queue,
+      cache: jsonCache,
+      log: log.child({ component: 'create-voice' }),
+      settings: {
+        auditionText: config.voice.auditionText,
+        readyTimeoutSec: config.voice.readyTimeoutSec,
+        ...a.jobSettings,
+      },
+      onFinished: (outcome, seconds) => metrics.creationSeconds.observe({ outcome }, seconds),
+      now,
+    }),
+    delete_provider_voice: deleteProviderVoiceJob({ provider }),
+  };
+
+  return {
+    config,
+    db,
+    metrics,
+    redis,
+    tokens,
+    auth,
+    blobs,
+    files,
+    voices,
+    provider,
+    queue,
+    handlers,
+    close: async () => {
+      await queue.close();
+      await provider.close();
+      if (ownsRedis) redis?.disconnect();
+    },
+  };
+}

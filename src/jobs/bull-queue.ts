@@ -1,0 +1,128 @@
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import {
+  assertHandlers,
+  MAX_ATTEMPTS,
+  type JobHandlers,
+  type JobOutcome,
+  type JobPayloads,
+  type JobQueue,
+  type JobType,
+  type QueueStats,
+} from './queue.js';
+
+export interface BullQueueOptions {
+  /** Queue name; tests use their own so runs do not meet. */
+  name?: string;
+  baseBackoffMs?: number;
+  /** How long a job stays locked to a worker that stopped renewing it. */
+  lockDurationMs?: number;
+  onOutcome?: (type: JobType, outcome: JobOutcome) => void;
+}
+
+/**
+ * Jobs on BullMQ (Redis): `npm run worker` processes on any machine take them.
+ * The same handlers as the SQL queue; a worker that dies mid-job has its job
+ * marked stalled and re-run elsewhere.
+ */
+export class BullJobQueue implements JobQueue {
+  readonly kind = 'bullmq' as const;
+  private readonly queue: Queue;
+  private worker: Worker | undefined;
+  private readonly name: string;
+
+  constructor(
+    private readonly connection: ConnectionOptions,
+    private readonly log: Logger,
+    private readonly opts: BullQueueOptions = {},
+  ) {
+    this.name = opts.name ?? 'timbre-jobs';
+    this.queue = new Queue(this.name, { connection });
+  }
+
+  async enqueue<T extends JobType>(
+    type: T,
+    payload: JobPayloads[T],
+    opts: { jobId: string; delayMs?: number },
+  ): Promise<void> {
+    await this.queue.add(type, payload, {
+      // BullMQ ids may not contain ':'.
+      jobId: opts.jobId.replace(/:/g, '-'),
+      delay: opts.delayMs,
+      attempts: MAX_ATTEMPTS[type],
+      backoff: { type: 'custom' },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+  }
+
+  async startWorker(handlers: JobHandlers, opts: { concurrency: number }): Promise<void> {
+    assertHandlers(handlers);
+    const base = this.opts.baseBackoffMs ?? 1000;
+    this.worker = new Worker(
+      this.name,
+      async (job: Job) => {
+        const type = job.name as JobType;
+        const def = handlers[type] as JobHandlers[JobType] | undefined;
+        if (!def) throw new Error(`no handler for ${job.name}`);
+        const attempt = job.attemptsMade + 1;
+        const ctx = {
+          jobId: job.id ?? '',
+          attempt,
+          maxAttempts: def.maxAttempts,
+          log: this.log.child({ job_id: job.id, job_type: type, attempt }),
+        };
+        try {
+          await def.run(job.data as never, ctx);
+          this.opts.onOutcome?.(type, 'succeeded');
+        } catch (err) {
+          if (attempt >= def.maxAttempts) {
+            ctx.log.error({ err }, 'job failed for good');
+            try {
+              await def.onExhausted?.(job.data as never, err, ctx);
+            } catch (compErr) {
+              ctx.log.error({ err: compErr }, 'compensation failed');
+            }
+            this.opts.onOutcome?.(type, 'failed');
+          } else {
+            ctx.log.warn({ err }, 'job failed; will retry');
+            this.opts.onOutcome?.(type, 'retried');
+          }
+          throw err;
+        }
+      },
+      {
+        connection: this.connection,
+        concurrency: opts.concurrency,
+        lockDuration: this.opts.lockDurationMs ?? 30_000,
+        settings: {
+          backoffStrategy: (attemptsMade: number) =>
+            Math.round(base * 2 ** Math.max(0, attemptsMade - 1) * (0.5 + Math.random() / 2)),
+        },
+      },
+    );
+    this.worker.on('error', (err) => this.log.error({ err }, 'queue worker error'));
+    await this.worker.waitUntilReady();
+  }
+
+  async stats(): Promise<QueueStats> {
+    const c = await this.queue.getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'failed',
+      'prioritized',
+    );
+    return {
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      failed: c.failed ?? 0,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+  }
+}

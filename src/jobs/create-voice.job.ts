@@ -1,0 +1,246 @@
+import type { Logger } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import type { JsonCache } from '../cache/cache.js';
+import { AppError } from '../errors.js';
+import { ProviderError, type VoiceProvider } from '../providers/provider.js';
+import type { VoiceRepository, VoiceWithOwner } from '../repositories/voice.repository.js';
+import type { FileService } from '../services/file.service.js';
+import { providerFailure } from '../services/provider-errors.js';
+import { providerPrefix } from '../services/voice.service.js';
+import { MAX_ATTEMPTS, type JobContext, type JobDefinition, type JobQueue } from './queue.js';
+
+export interface CreateVoiceJobDeps {
+  voices: VoiceRepository;
+  files: FileService;
+  provider: VoiceProvider;
+  queue: JobQueue;
+  cache: JsonCache;
+  log: Logger;
+  settings: {
+    auditionText: string;
+    readyTimeoutSec: number;
+    /** First poll interval while the provider deploys the voice (ms). */
+    pollMinMs?: number;
+    pollMaxMs?: number;
+  };
+  /** Seconds from the voice row's creation to its final state. */
+  onFinished?: (outcome: 'ready' | 'failed', seconds: number) => void;
+  now?: () => Date;
+}
+
+/** A failure no retry will fix: the job compensates and marks the voice failed. */
+class PermanentFailure extends Error {
+  constructor(readonly appError: AppError) {
+    super(appError.info ?? appError.message);
+  }
+}
+
+/**
+ * Creation, step by step. Every step first looks at what earlier runs left
+ * (the voice row is the record), so a run killed anywhere resumes:
+ * 1. enrol at the provider (or adopt what a killed run enrolled: the prefix is per voice);
+ * 2. wait until the provider says the voice is usable;
+ * 3. synthesize the audition clip and store it as a private file (its id is
+ *    written to the row first, so a re-run finds it);
+ * 4. mark the voice ready. On failure: delete the provider voice and the clip.
+ */
+export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_voice'> {
+  const now = deps.now ?? (() => new Date());
+  const finish = async (v: VoiceWithOwner, outcome: 'ready' | 'failed') => {
+    await deps.cache.bump('voices');
+    deps.onFinished?.(outcome, (now().getTime() - Date.parse(v.created_at)) / 1000);
+  };
+
+  /** Undo what was made, then record why. Idempotent. */
+  const fail = async (voiceId: string, err: AppError, log: Logger) => {
+    const v = await deps.voices.findById(voiceId);
+    if (!v || v.status === 'failed' || v.status === 'ready') return;
+    if (v.call_name) {
+      try {
+        await deps.provider.deleteVoice(v.call_name);
+      } catch (delErr) {
+        log.warn(
+          { err: delErr, call_name: v.call_name },
+          'provider delete failed; queued for retry',
+        );
+        await deps.queue.enqueue(
+          'delete_provider_voice',
+          { provider: v.provider, providerVoiceId: v.call_name },
+          { jobId: `delete_provider_voice:${v.call_name}` },
+        );
+      }
+    }
+    if (v.audition_file_id) await deps.files.deleteGenerated(v.audition_file_id);
+    const ok = await deps.voices.transition(voiceId, ['pending', 'processing'], {
+      status: 'failed',
+      error_info: err.info ? `${err.message}: ${err.info}` : err.message,
+      error_status: err.status,
+      call_name: null,
+      audition_file_id: null,
+      updated_at: now().toISOString(),
+    });
+    if (ok) {
+      log.warn({ voice_id: voiceId, reason: err.message, info: err.info }, 'voice creation failed');
+      await finish(v, 'failed');
+    }
+  };
+
+  const run = async ({ voiceId }: { voiceId: string }, ctx: JobContext) => {
+    const log = ctx.log.child({ voice_id: voiceId });
+    let v = await deps.voices.findById(voiceId);
+    if (!v || v.status === 'ready' || v.status === 'failed') return;
+    if (v.status === 'pending') {
+      await deps.voices.transition(voiceId, ['pending'], {
+        status: 'processing',
+        updated_at: now().toISOString(),
+      });
+      await deps.cache.bump('voices');
+    }
+    try {
+      // 1. Enrol, or adopt what an interrupted run enrolled.
+      if (!v.call_name) {
+        const prefix = providerPrefix(v.created_by, v.id);
+        const leftovers = await deps.provider.listVoices({ prefix, pageSize: 100 });
+        let callName = leftovers[0]?.id;
+        for (const extra of leftovers.slice(1)) await deps.provider.deleteVoice(extra.id);
+        if (callName) {
+          log.info({ call_name: callName }, 'adopted a provider voice from an interrupted run');
+        } else {
+          const sample = await deps.files.findById(v.sample_file_id);
+          if (!sample) {
+            throw new PermanentFailure(
+              new AppError(422, 'The sample file was deleted', {
+                info: 'upload the sample again and retry',
+              }),
+            );
+          }
+          const created = await deps.provider.createVoice({
+            sampleUrl: deps.files.signedUrl(sample.id).url,
+            readSample: async () => deps.files.readAll(sample),
+            targetModel: v.target_model,
+            prefix,
+          });
+          callName = created.id;
+          log.info({ call_name: callName }, 'provider voice created');
+        }
+        await deps.voices.update(voiceId, { call_name: callName, updated_at: now().toISOString() });
+        v = { ...v, call_name: callName };
+      }
+
+      // 2. Wait until usable.
+      const deadline = Date.now() + deps.settings.readyTimeoutSec * 1000;
+      let delay = deps.settings.pollMinMs ?? 500;
+      for (;;) {
+        const pv = await deps.provider.getVoice(v.call_name!);
+        if (pv.status === 'ok') break;
+        if (pv.status === 'undeployed') {
+          throw new PermanentFailure(
+            new AppError(422, 'The voice provider rejected the sample during review', {
+              info: 'use a clean recording of 10–20 s of continuous speech by one speaker',
+            }),
+          );
+        }
+        if (Date.now() > deadline) {
+          throw new PermanentFailure(
+            new AppError(503, 'The voice provider did not finish preparing the voice in time', {
+              info: `still deploying after ${deps.settings.readyTimeoutSec} s; try again later`,
+            }),
+          );
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, deps.settings.pollMaxMs ?? 5000);
+      }
+
+      // 3. The audition clip, stored as a private file of the creator.
+      let auditionId = v.audition_file_id;
+      if (!auditionId) {
+        auditionId = uuidv7();
+        await deps.voices.update(voiceId, {
+          audition_file_id: auditionId,
+          updated_at: now().toISOString(),
+        });
+      }
+      if (!(await deps.files.findById(auditionId))) {
+        const chunks: Uint8Array[] = [];
+        for await (const c of deps.provider.synthesize({
+          voiceId: v.call_name!,
+          targetModel: v.target_model,
+          text: deps.settings.auditionText,
+          format: 'mp3',
+          sampleRate: 22050,
+        })) {
+          chunks.push(c);
+        }
+        const bytes = Buffer.concat(chunks);
+        if (!bytes.length) throw new ProviderError('unavailable', 'the provider returned no audio');
+        await deps.files.storeGenerated({
+          id: auditionId,
+          ownerId: v.created_by,
+          name: 'audition.mp3',
+          ext: 'mp3',
+          bytes,
+          description: `Voice audition for ${v.voice_name}`,
+          isPublic: false,
+        });
+      }
+
+      // 4. Ready — only now, with the clip in place.
+      if (
+        await deps.voices.transition(voiceId, ['processing', 'pending'], {
+          status: 'ready',
+          error_info: null,
+          error_status: null,
+          updated_at: now().toISOString(),
+        })
+      ) {
+        log.info({ call_name: v.call_name, audition_file_id: auditionId }, 'voice ready');
+        await finish(v, 'ready');
+      }
+    } catch (err) {
+      if (err instanceof PermanentFailure) {
+        await fail(voiceId, err.appError, log);
+        return;
+      }
+      if (err instanceof ProviderError && !err.retryable) {
+        await fail(voiceId, providerFailure(err), log);
+        return;
+      }
+      throw err; // transient: the queue retries with backoff
+    }
+  };
+
+  return {
+    maxAttempts: MAX_ATTEMPTS.create_voice,
+    run,
+    onExhausted: async ({ voiceId }, err, ctx) => {
+      await fail(voiceId, providerFailureOrStorage(err), ctx.log.child({ voice_id: voiceId }));
+    },
+  };
+}
+
+function providerFailureOrStorage(err: unknown): AppError {
+  if (err instanceof ProviderError || err instanceof AppError) return providerFailure(err);
+  return new AppError(503, 'The voice could not be stored', {
+    info: 'a storage error occurred; try again later',
+  });
+}
+
+/** Deletes a provider voice nobody references any more; retried until it succeeds. */
+export function deleteProviderVoiceJob(deps: {
+  provider: VoiceProvider;
+}): JobDefinition<'delete_provider_voice'> {
+  return {
+    maxAttempts: MAX_ATTEMPTS.delete_provider_voice,
+    run: async ({ provider, providerVoiceId }, ctx) => {
+      if (provider !== deps.provider.name) {
+        ctx.log.warn(
+          { provider, call_name: providerVoiceId },
+          'voice belongs to a provider not configured here; left alone',
+        );
+        return;
+      }
+      await deps.provider.deleteVoice(providerVoiceId);
+      ctx.log.info({ call_name: providerVoiceId }, 'provider voice deleted');
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { DashScopeVoiceProvider } from './dashscope/index.js';
+import { OfflineVoiceProvider } from './offline/index.js';
+import type { VoiceProvider } from './provider.js';
+
+/** The one place that picks a provider from configuration. */
+export function createProvider(config: Config, log: Logger): VoiceProvider {
+  switch (config.provider.kind) {
+    case 'offline':
+      return new OfflineVoiceProvider({ dir: path.join(config.dataDir, 'offline-voices') });
+    case 'dashscope': {
+      const ds = config.provider.dashscope;
+      if (!ds.apiKey) throw new Error('DASHSCOPE_API_KEY is required');
+      return new DashScopeVoiceProvider({
+        apiKey: ds.apiKey,
+        baseUrl: ds.baseUrl,
+        wsUrl: ds.wsUrl,
+        defaultTargetModel: ds.targetModel,
+        logger: log.child({ component: 'dashscope' }),
+      });
+    }
+  }
+}

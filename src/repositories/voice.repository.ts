@@ -1,0 +1,170 @@
+import { sql } from 'kysely';
+import type { Db } from './db.js';
+import type { VoicesTable, VoiceStatus } from './schema.js';
+
+export type VoiceRow = VoicesTable;
+export type VoiceWithOwner = VoiceRow & { owner_username: string };
+
+export interface VoiceListQuery {
+  viewerId: string;
+  onlyMine: boolean;
+  keyword?: string;
+  gender?: 'male' | 'female' | 'other';
+  offset: number;
+  limit: number;
+}
+
+/** Escapes LIKE wildcards so a keyword matches literally. */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** Voice rows and shares. Visibility rules are passed in, not decided here. */
+export class VoiceRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: VoiceRow): Promise<void> {
+    await this.db.insertInto('voices').values(row).execute();
+  }
+
+  findById(id: string): Promise<VoiceWithOwner | undefined> {
+    return this.db
+      .selectFrom('voices')
+      .innerJoin('users', 'users.id', 'voices.created_by')
+      .selectAll('voices')
+      .select('users.username as owner_username')
+      .where('voices.id', '=', id)
+      .executeTakeFirst();
+  }
+
+  async update(id: string, patch: Partial<Omit<VoiceRow, 'id' | 'created_by'>>): Promise<void> {
+    await this.db.updateTable('voices').set(patch).where('id', '=', id).execute();
+  }
+
+  /** Updates only while the voice is in one of `from` (a guarded state transition). */
+  async transition(
+    id: string,
+    from: VoiceStatus[],
+    patch: Partial<Omit<VoiceRow, 'id' | 'created_by'>>,
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('voices')
+      .set(patch)
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('voice_shares').where('voice_id', '=', id).execute();
+      await trx.deleteFrom('voices').where('id', '=', id).execute();
+    });
+  }
+
+  /**
+   * The library listing: oldest first. Without `onlyMine`: public ready
+   * voices, the viewer's own (any status) and ready voices shared with them.
+   */
+  async list(q: VoiceListQuery): Promise<VoiceWithOwner[]> {
+    let query = this.db
+      .selectFrom('voices')
+      .innerJoin('users', 'users.id', 'voices.created_by')
+      .selectAll('voices')
+      .select('users.username as owner_username');
+    if (q.onlyMine) {
+      query = query.where('voices.created_by', '=', q.viewerId);
+    } else {
+      query = query.where((eb) =>
+        eb.or([
+          eb.and([eb('voices.is_public', '=', 1), eb('voices.status', '=', 'ready')]),
+          eb('voices.created_by', '=', q.viewerId),
+          eb.and([
+            eb('voices.status', '=', 'ready'),
+            eb(
+              'voices.id',
+              'in',
+              eb
+                .selectFrom('voice_shares')
+                .select('voice_shares.voice_id')
+                .where('voice_shares.user_id', '=', q.viewerId),
+            ),
+          ]),
+        ]),
+      );
+    }
+    if (q.gender) query = query.where('voices.voice_gender', '=', q.gender);
+    if (q.keyword) {
+      query = query.where(
+        sql<boolean>`voices.voice_name like ${'%' + escapeLike(q.keyword) + '%'} escape ${'\\'}`,
+      );
+    }
+    return query
+      .orderBy('voices.created_at', 'asc')
+      .orderBy('voices.id', 'asc')
+      .limit(q.limit)
+      .offset(q.offset)
+      .execute();
+  }
+
+  /** All of one user's voices, newest first. */
+  listByOwner(ownerId: string): Promise<VoiceWithOwner[]> {
+    return this.db
+      .selectFrom('voices')
+      .innerJoin('users', 'users.id', 'voices.created_by')
+      .selectAll('voices')
+      .select('users.username as owner_username')
+      .where('voices.created_by', '=', ownerId)
+      .orderBy('voices.created_at', 'desc')
+      .orderBy('voices.id', 'desc')
+      .execute();
+  }
+
+  async isSharedWith(voiceId: string, userId: string): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('voice_shares')
+      .select('voice_id')
+      .where('voice_id', '=', voiceId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return !!r;
+  }
+
+  async share(voiceId: string, userId: string, nowIso: string): Promise<void> {
+    await this.db
+      .insertInto('voice_shares')
+      .values({ voice_id: voiceId, user_id: userId, created_at: nowIso })
+      .execute();
+  }
+
+  async unshare(voiceId: string, userId: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('voice_shares')
+      .where('voice_id', '=', voiceId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  shares(voiceId: string): Promise<{ user_id: string; username: string; created_at: string }[]> {
+    return this.db
+      .selectFrom('voice_shares')
+      .innerJoin('users', 'users.id', 'voice_shares.user_id')
+      .select(['voice_shares.user_id', 'users.username', 'voice_shares.created_at'])
+      .where('voice_shares.voice_id', '=', voiceId)
+      .orderBy('voice_shares.created_at')
+      .execute();
+  }
+
+  /** Provider voice ids we reference (for reconciling orphans at the provider). */
+  async knownCallNames(names: string[]): Promise<Set<string>> {
+    if (!names.length) return new Set();
+    const rows = await this.db
+      .selectFrom('voices')
+      .select('call_name')
+      .where('call_name', 'in', names)
+      .execute();
+    return new Set(rows.map((r) => r.call_name).filter((n): n is string => !!n));
+  }
+}
