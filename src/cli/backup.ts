@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, link, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import SQLite from 'better-sqlite3';
+import type { Config } from '../config.js';
+
+export interface BackupResult {
+  dir: string;
+  database: string;
+  blobs: number;
+  bytes: number;
+}
+
+/**
+ * A consistent copy of the database and every stored blob in one folder:
+ * SQLite through its online backup API (safe while the service runs), MySQL
+ * through `mariadb-dump`/`mysqldump --single-transaction`; blobs are
+ * hard-linked when on the same file system (blobs are never modified in
+ * place, so a link is a true copy), copied otherwise.
+ */
+export async function backup(config: Config, outRoot?: string): Promise<BackupResult> {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = path.resolve(outRoot ?? path.join(config.dataDir, 'backups'), stamp);
+  await mkdir(dir, { recursive: true });
+
+  let database: string;
+  if (config.database.dialect === 'sqlite') {
+    database = path.join(dir, 'timbre.db');
+    const src = new SQLite(config.database.path, { readonly: true, fileMustExist: true });
+    try {
+      await src.backup(database);
+    } finally {
+      src.close();
+    }
+  } else {
+    database = path.join(dir, 'timbre.sql');
+    await mysqlDump(config.database.url, database);
+  }
+
+  let blobs = 0;
+  let bytes = 0;
+  const filesDir = path.join(dir, 'files');
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(path.join(config.storage.dir, rel), {
+      withFileTypes: true,
+    }).catch(() => []);
+    for (const e of entries) {
+      if (rel === '' && e.name === '.tmp') continue; // unfinished uploads are not data
+      const r = path.join(rel, e.name);
+      if (e.isDirectory()) {
+        await walk(r);
+      } else if (e.isFile()) {
+        const from = path.join(config.storage.dir, r);
+        const to = path.join(filesDir, r);
+        await mkdir(path.dirname(to), { recursive: true });
+        await link(from, to).catch(() => copyFile(from, to));
+        blobs++;
+        bytes += (await stat(to)).size;
+      }
+    }
+  };
+  await walk('');
+  const manifest = {
+    created_at: new Date().toISOString(),
+    database: {
+      dialect: config.database.dialect,
+      file: path.basename(database),
+      sha256: await sha256(database),
+    },
+    blobs,
+    bytes,
+  };
+  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  return { dir, database, blobs, bytes };
+}
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(file), h);
+  return h.digest('hex');
+}
+
+function mysqlDump(url: string, outFile: string): Promise<void> {
+  const u = new URL(url);
+  const args = [
+    '--single-transaction',
+    '--routines',
+    '--host',
+    u.hostname,
+    '--port',
+    u.port || '3306',
+    '--user',
+    decodeURIComponent(u.username),
+    u.pathname.slice(1),
+  ];
+  // The password travels in the environment, never on the command line.
+  const env = { ...process.env, MYSQL_PWD: decodeURIComponent(u.password) };
+  const tryTool = (tool: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(tool, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('error', reject);
+      void pipeline(child.stdout, createWriteStream(outFile)).catch(reject);
+      child.once('close', (code) =>
+        code === 0
+          ? resolve()
+          : reject(new Error(`${tool} exited ${code}: ${stderr.trim().slice(0, 500)}`)),
+      );
+    });
+  return tryTool('mariadb-dump').catch((err: NodeJS.ErrnoException) =>
+    err.code === 'ENOENT'
+      ? tryTool('mysqldump').catch((e2: NodeJS.ErrnoException) => {
+          throw e2.code === 'ENOENT'
+            ? new Error('backup of MySQL needs mariadb-dump or mysqldump on the PATH')
+            : e2;
+        })
+      : Promise.reject(err),
+  );
+}
