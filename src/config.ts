@@ -65,6 +65,11 @@ const schema = z.object({
   VOICE_READY_TIMEOUT_SEC: int(1, 3600).default(300),
   JOB_CONCURRENCY: int(1, 64).default(2),
   RUN_WORKER: bool.default(true),
+  JOB_LEASE_SEC: int(1, 3600).default(60),
+  QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, - or _')
+    .default('timbre-jobs'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   RATE_LIMIT_PER_MIN: int(1, 1_000_000).default(300),
   CREATE_RATE_LIMIT_PER_HOUR: int(1, 1_000_000).default(30),
@@ -99,8 +104,12 @@ export interface Config {
     dashscope: { apiKey?: string; baseUrl: string; wsUrl: string; targetModel: string };
   };
   voice: { auditionText: string; createWaitSec: number; readyTimeoutSec: number };
-  /** `runInServer`: the HTTP process also runs jobs (turn off when `npm run worker` nodes do). */
-  jobs: { concurrency: number; runInServer: boolean };
+  /**
+   * `runInServer`: the HTTP process also runs jobs (turn off when `npm run worker` nodes do).
+   * `leaseSec`: a running SQL job whose process stopped renewing it is re-run after this.
+   * `queueName`: the BullMQ queue (installs sharing one Redis use different names).
+   */
+  jobs: { concurrency: number; runInServer: boolean; leaseSec: number; queueName: string };
   metricsToken?: string;
   rateLimit: { perMinute: number; createPerHour: number };
   cacheTtlSec: number;
@@ -196,7 +205,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       createWaitSec: e.CREATE_VOICE_WAIT_SEC,
       readyTimeoutSec: e.VOICE_READY_TIMEOUT_SEC,
     },
-    jobs: { concurrency: e.JOB_CONCURRENCY, runInServer: e.RUN_WORKER },
+    jobs: {
+      concurrency: e.JOB_CONCURRENCY,
+      runInServer: e.RUN_WORKER,
+      leaseSec: e.JOB_LEASE_SEC,
+      queueName: e.QUEUE_NAME,
+    },
     metricsToken: e.METRICS_TOKEN,
     rateLimit: { perMinute: e.RATE_LIMIT_PER_MIN, createPerHour: e.CREATE_RATE_LIMIT_PER_HOUR },
     cacheTtlSec: e.CACHE_TTL_SEC,

@@ -81,12 +81,17 @@ export async function createServices(
     a.queue ??
     (redis
       ? new BullJobQueue(redis, log.child({ component: 'queue' }), {
+          name: config.jobs.queueName,
           onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }),
         })
       : new SqlJobQueue(
           kdb,
           log.child({ component: 'queue' }),
-          { ...a.sqlQueue, onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }) },
+          {
+            leaseMs: config.jobs.leaseSec * 1000,
+            ...a.sqlQueue,
+            onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }),
+          },
           now,
         ));
   queueHolder.queue = queue;
