@@ -36,7 +36,12 @@ export async function registerRateLimits(
           return config.rateLimit.perMinute;
       }
     },
-    timeWindow: 60_000,
+    // The creation limit is per hour, the others per minute. (A route-level
+    // `config.rateLimit` set from an onRoute hook here would come too late: the
+    // plugin's own onRoute hook, registered first, has already attached the
+    // global limiter to the route by then.)
+    timeWindow: (request: FastifyRequest) =>
+      request.routeOptions.config.rateLimitProfile === 'create' ? 3_600_000 : 60_000,
     keyGenerator: (request: FastifyRequest) => {
       const profile = request.routeOptions.config.rateLimitProfile ?? 'all';
       // request.userId is set by the auth hook, which runs before preHandler.
@@ -46,7 +51,7 @@ export async function registerRateLimits(
     ...(redis ? { redis, nameSpace: 'timbre-rl:' } : {}),
     skipOnError: true,
     allowList: (request: FastifyRequest) =>
-      request.url === '/api/health' ||
+      request.url.split('?')[0] === '/api/health' ||
       request.url.startsWith('/metrics') ||
       !request.url.startsWith('/api/'),
     errorResponseBuilder: (_request, context) =>
@@ -54,14 +59,5 @@ export async function registerRateLimits(
         info: `limit of ${context.max} per ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`,
         headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
       }),
-  });
-  // The creation limit is per hour, not per minute.
-  app.addHook('onRoute', (route) => {
-    if (route.config?.rateLimitProfile === 'create') {
-      route.config = {
-        ...route.config,
-        rateLimit: { timeWindow: 3_600_000, max: config.rateLimit.createPerHour },
-      };
-    }
   });
 }
