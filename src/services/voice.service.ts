@@ -21,9 +21,14 @@ const GENDERS = ['male', 'female', 'other'] as const;
 type Gender = (typeof GENDERS)[number];
 const REQUIRED = ['audio_file_id', 'voice_name', 'voice_gender', 'voice_description'] as const;
 
-/** Verdicts that stop a creation before any provider call. */
+/**
+ * Verdicts that stop a creation before any provider call. `noisy` means the
+ * voice is under 12 dB above the noise floor (white noise scores 1 dB): no
+ * provider makes a usable voice from that, and the advice says how to fix it.
+ */
 const REJECTED_VERDICTS = new Set([
   'too_short',
+  'noisy',
   'too_long',
   'silent',
   'too_quiet',
