@@ -81,11 +81,14 @@ export class FakeProvider implements VoiceProvider {
     return this;
   }
 
-  /** Clears every injected failure and behaviour. */
+  /** Clears every injected failure and behaviour, and zeroes the counters (voices stay). */
   reset(): void {
     this.failures.clear();
     this.deployment = { kind: 'ok' };
     this.emptySynthesis = 0;
+    for (const op of Object.keys(this.calls) as FakeOp[]) this.calls[op] = 0;
+    this.created.length = 0;
+    this.synthesized.length = 0;
   }
 
   /** Ids of live provider voices, sorted. */
