@@ -96,8 +96,10 @@ export class VoiceRepository {
     }
     if (q.gender) query = query.where('voices.voice_gender', '=', q.gender);
     if (q.keyword) {
+      // Case-insensitive on both dialects: SQLite's LIKE folds ASCII case, but
+      // MySQL's follows the column collation (binary in some databases).
       query = query.where(
-        sql<boolean>`voices.voice_name like ${'%' + escapeLike(q.keyword) + '%'} escape ${'\\'}`,
+        sql<boolean>`lower(voices.voice_name) like lower(${'%' + escapeLike(q.keyword) + '%'}) escape ${'\\'}`,
       );
     }
     return query

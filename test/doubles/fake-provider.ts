@@ -91,6 +91,11 @@ export class FakeProvider implements VoiceProvider {
     this.synthesized.length = 0;
   }
 
+  /** Lets every voice still deploying become usable now. */
+  finishDeploying(): void {
+    for (const v of this.voices.values()) v.pollsLeft = 0;
+  }
+
   /** Ids of live provider voices, sorted. */
   liveIds(): string[] {
     return [...this.voices.keys()].sort();
