@@ -1,6 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { repoRoot } from './fixtures.js';
+
+/**
+ * The project's own tsx, i.e. what `npx tsx` runs, without npm's start-up
+ * (several seconds on a loaded machine).
+ */
+const TSX = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /** A port that was free a moment ago (listen on 0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -23,7 +30,7 @@ export interface Child {
   exited: Promise<number | string | null>;
   /** Waits until the output matches `re`; rejects if the process exits first. */
   waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
-  /** SIGKILL to the whole process group (npx → tsx → node); waits until it is gone. */
+  /** SIGKILL to the whole process group (tsx → node); waits until it is gone. */
   kill(): Promise<void>;
 }
 
@@ -31,11 +38,12 @@ export interface Child {
 const live = new Set<Child>();
 
 /**
- * Runs `npx tsx <script>` from the repo root with `env` over a minimal base
- * environment, in a process group of its own so a kill reaches every layer.
+ * Runs `tsx <script>` (as `npx tsx` would) from the repo root with `env` over
+ * a minimal base environment, in a process group of its own so a kill reaches
+ * every layer (tsx runs the script in a child node process).
  */
 export function spawnTsx(script: string, env: Record<string, string>): Child {
-  const proc = spawn('npx', ['tsx', script], {
+  const proc = spawn(TSX, [script], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',
