@@ -1,0 +1,109 @@
+/**
+ * The distributed shape: MariaDB, Redis, an API process that runs no jobs
+ * (RUN_WORKER=false) and a separate `src/worker.ts` process taking them from
+ * BullMQ. Both are real child processes sharing one data folder.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, mysqlAvailable, type TestDb } from '../helpers/db.js';
+import { createTestRedis, redisAvailable, type TestRedis } from '../helpers/redis.js';
+import {
+  killAll,
+  spawnServer,
+  spawnWorker,
+  type Child,
+  type ServerChild,
+} from '../helpers/spawn.js';
+import { call, getBytes, register, settledVoice, speechBytes, uploadSample } from './helpers.js';
+
+const available = (await mysqlAvailable()) && (await redisAvailable());
+
+describe.runIf(available)('API and worker as separate processes on MariaDB + Redis', () => {
+  let db: TestDb;
+  let redis: TestRedis;
+  let dataDir: string;
+  let env: Record<string, string>;
+  let api: ServerChild;
+  let worker: Child | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDb('mysql');
+    redis = await createTestRedis();
+    dataDir = mkdtempSync(path.join(tmpdir(), 'timbre-dist-'));
+    if (db.database.dialect !== 'mysql') throw new Error('expected a MySQL database');
+    env = {
+      DATABASE_URL: db.database.url,
+      REDIS_URL: redis.url,
+      QUEUE_NAME: redis.queueName,
+      DATA_DIR: dataDir,
+      JWT_SECRET_KEY: 'e2e-secret-e2e-secret-e2e-secret-0123',
+      BCRYPT_ROUNDS: '4',
+      SWEEP_INTERVAL_SEC: '0',
+      LOG_LEVEL: 'info',
+    };
+    api = await spawnServer({ ...env, RUN_WORKER: 'false', CREATE_VOICE_WAIT_SEC: '0' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await killAll();
+    await redis?.cleanup();
+    await db?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('a voice queued through the API waits for a worker, and the worker process makes it ready', async () => {
+    const health = await call(api.baseUrl, 'GET', '/api/health');
+    expect(health.status).toBe(200);
+    expect(health.body.checks).toMatchObject({ database: { ok: true }, redis: { ok: true } });
+
+    const user = await register(api.baseUrl, 'dist');
+    const fileId = await uploadSample(api.baseUrl, user.access, 'jfk.wav', speechBytes());
+    const res = await call(api.baseUrl, 'POST', '/api/voice/create_voice', {
+      token: user.access,
+      body: {
+        audio_file_id: fileId,
+        voice_name: 'Distributed',
+        voice_gender: 'male',
+        voice_description: 'made by the worker process',
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const voiceId = res.body.voice_id as string;
+
+    // The API process runs no jobs: the job waits in BullMQ.
+    await new Promise((r) => setTimeout(r, 1500));
+    const waiting = await call(api.baseUrl, 'GET', `/api/voice/${voiceId}`, {
+      token: user.access,
+    });
+    expect(waiting.body.voice.status).toBe('pending');
+    const jobKey = `bull:${redis.queueName}:create_voice-${voiceId}`;
+    expect(await redis.client.exists(jobKey)).toBe(1);
+
+    worker = await spawnWorker(env);
+    expect(worker.output()).toContain('"queue":"bullmq"');
+    const v = await settledVoice(api.baseUrl, user.access, voiceId, 90_000);
+    expect(v.status, JSON.stringify(v)).toBe('ready');
+    expect(v.provider).toBe('offline');
+    expect(v.call_name).toEqual(expect.any(String));
+
+    // Done by the worker, not by the API process.
+    await worker.waitForOutput(new RegExp(`"voice_id":"${voiceId}"[^\\n]*"msg":"voice ready"`));
+    expect(api.output()).not.toContain('"msg":"voice ready"');
+    expect(
+      await redis.client.zscore(`bull:${redis.queueName}:completed`, `create_voice-${voiceId}`),
+    ).not.toBeNull();
+
+    // The row is in MariaDB and the clip the worker stored is served by the API.
+    const row = await db.db
+      .selectFrom('voices')
+      .select(['status', 'audition_file_id'])
+      .where('id', '=', voiceId)
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe('ready');
+    const clip = await getBytes(api.baseUrl, `/api/voice/${voiceId}/audition`, user.access);
+    expect(clip.status).toBe(200);
+    expect(clip.bytes.length).toBeGreaterThan(1000);
+  }, 150_000);
+});
