@@ -111,6 +111,8 @@ describe('DashScope enrollment against the emulator', () => {
   });
 
   it('lists voices by prefix, page by page', async () => {
+    // Long enough that none of the three finishes deploying while we list, however slow the machine.
+    emu.configure({ deployDelayMs: 60_000 });
     const p = provider();
     const a1 = await create(p, GOOD, 'aa');
     const a2 = await create(p, GOOD, 'aa');
