@@ -141,6 +141,10 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
           }),
         }),
       },
+      // A bodiless POST means "defaults" (the schema alone would reject `undefined`).
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
     },
     async (request) => {
       const r = await files.list(request.userId, request.body ?? {});
