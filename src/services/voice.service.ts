@@ -436,6 +436,13 @@ export class VoiceService {
     } catch (err) {
       throw providerFailure(err);
     }
+    // No audio at all is a provider failure, not an empty 200.
+    if (first.done) {
+      throw ERRORS.badGateway('The voice provider returned no audio', {
+        info: 'the provider answered without any audio; try again later',
+      });
+    }
+    const firstChunk = first.value;
     const contentType =
       format === 'mp3'
         ? 'audio/mpeg'
@@ -443,8 +450,7 @@ export class VoiceService {
           ? 'audio/wav'
           : `audio/L16; rate=${sampleRate}; channels=1`;
     async function* rest(): AsyncIterable<Uint8Array> {
-      if (first.done) return;
-      yield first.value;
+      yield firstChunk;
       for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
     }
     return { contentType, stream: rest() };
