@@ -299,8 +299,26 @@ function showView(name) {
 function signOut(reason) {
   saveSession(null);
   stopAllPolls();
+  resetUserState();
   showView('auth');
   if (reason) banner(reason, 'warn');
+}
+
+/** Forgets everything the previous user saw, and shows the log-in form. */
+function resetUserState() {
+  window.clearTimeout(libraryTimer);
+  currentSample = null;
+  myAudio = [];
+  auditionFiles = new Map();
+  libraryPage = 1;
+  filesPage = 1;
+  for (const id of ['#create-progress', '#batch-progress', '#voice-grid', '#file-list']) {
+    $(id).replaceChildren();
+  }
+  $('#sample-panel').hidden = true;
+  for (const el of $$('.msg')) showMsg(el, null);
+  for (const form of $$('form')) form.reset();
+  $('[data-auth-tab=login]').click();
 }
 
 // ---------------------------------------------------------------- auth
