@@ -49,6 +49,15 @@ export function sanitizeFileName(raw: string | undefined): string {
   // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   name = name.replace(/[\u0000-\u001f\u007f"<>|:*?]/g, '').trim();
   name = name.replace(/^\.+/, '').trim();
-  while (Buffer.byteLength(name) > 255) name = [...name].slice(0, -1).join('');
+  if (Buffer.byteLength(name) > 255) {
+    // Shorten the stem, not the extension, one code point at a time from a
+    // single array (re-spreading the string per step was quadratic).
+    const ext = extensionOf(name);
+    const suffix = ext ? `.${ext}` : '';
+    const stem = [...name.slice(0, name.length - suffix.length)];
+    let bytes = Buffer.byteLength(stem.join(''));
+    while (stem.length && bytes + suffix.length > 255) bytes -= Buffer.byteLength(stem.pop()!);
+    name = (stem.join('').trim() || 'file') + suffix;
+  }
   return name || 'file';
 }

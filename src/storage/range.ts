@@ -12,7 +12,8 @@ export function parseRange(
   size: number,
 ): { start: number; end: number } | 'unsatisfiable' | undefined {
   if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  // The range unit is case-insensitive (RFC 9110 §14.1).
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
   if (!m) return undefined;
   const [, a = '', b = ''] = m;
   if (a === '' && b === '') return undefined;
