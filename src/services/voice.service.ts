@@ -53,14 +53,27 @@ export interface CreateVoiceInput {
 export type CreateOutcome =
   { kind: 'ready'; voice: VoiceView } | { kind: 'accepted'; voice: VoiceView };
 
-/** `u` + 5 chars of the user + 4 of the voice: finds our voices again at the provider. */
+/** `n` base-36 digits of SHA-256(`s`), each uniformly distributed. */
+function hashDigits36(s: string, n: number): string {
+  let x = BigInt(`0x${createHash('sha256').update(s).digest('hex')}`);
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    out += (x % 36n).toString(36);
+    x /= 36n;
+  }
+  return out;
+}
+
+/**
+ * `u` + 3 chars of the user + 6 of the voice: finds a voice's own provider
+ * voice again after an interrupted run (the job adopts whatever carries this
+ * prefix, so two voices must practically never share one). The digits are
+ * taken modulo 36 of the whole hash: the leading digits of a number's base-36
+ * form are far from uniform (a 64-bit number starts with 1–3 most of the
+ * time), which made same-user collisions likely within a few hundred voices.
+ */
 export function providerPrefix(userId: string, voiceId: string): string {
-  const h = (s: string, n: number) =>
-    BigInt(`0x${createHash('sha256').update(s).digest('hex').slice(0, 16)}`)
-      .toString(36)
-      .slice(0, n)
-      .padStart(n, '0');
-  return `u${h(userId, 5)}${h(voiceId, 4)}`;
+  return `u${hashDigits36(userId, 3)}${hashDigits36(voiceId, 6)}`;
 }
 
 /**
