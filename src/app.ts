@@ -57,6 +57,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
         ? { loggerInstance: deps.logger }
         : { logger: loggerOptions(config.logLevel) }),
     trustProxy: config.trustProxy,
+    // Shutdown must not wait for idle keep-alive sockets to time out.
+    forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
     requestIdHeader: false,
     genReqId: (req) => {
