@@ -68,9 +68,34 @@ export async function createServices(
 ): Promise<Services> {
   const now = a.now ?? (() => new Date());
   const ownsRedis = !a.redis && !!config.redisUrl;
+  // BullMQ's connection waits for Redis to come back (as BullMQ requires).
   const redis =
     a.redis ??
     (config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : undefined);
+  // Requests must not wait for Redis: the cache, the rate limits and the health
+  // check use a connection whose commands fail at once while Redis is away
+  // (the cache is then bypassed and the limits skipped, health says 503).
+  const fastRedis =
+    a.redis ??
+    (config.redisUrl
+      ? new Redis(config.redisUrl, {
+          maxRetriesPerRequest: 1,
+          enableOfflineQueue: false,
+          connectTimeout: 2000,
+        })
+      : undefined);
+  for (const [name, conn] of [
+    ['queue', redis],
+    ['requests', fastRedis],
+  ] as const) {
+    let lastLogged = 0;
+    conn?.on('error', (err: Error) => {
+      // ioredis reports every failed reconnect; once per 10 s is enough.
+      if (Date.now() - lastLogged < 10_000) return;
+      lastLogged = Date.now();
+      log.warn({ err, connection: name }, 'redis connection error');
+    });
+  }
 
   // The queue gauge reads the queue made below (it needs the metrics for its outcome counter).
   const queueHolder: { queue?: JobQueue } = {};
@@ -96,7 +121,7 @@ export async function createServices(
         ));
   queueHolder.queue = queue;
 
-  const cache: Cache = redis ? new RedisCache(redis) : new NoCache();
+  const cache: Cache = fastRedis ? new RedisCache(fastRedis) : new NoCache();
   const jsonCache = new JsonCache(cache, config.cacheTtlSec, (hit) =>
     metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }),
   );
@@ -189,7 +214,7 @@ export async function createServices(
     config,
     db,
     metrics,
-    redis,
+    redis: fastRedis,
     tokens,
     auth,
     blobs,
@@ -201,7 +226,10 @@ export async function createServices(
     close: async () => {
       await queue.close();
       await provider.close();
-      if (ownsRedis) redis?.disconnect();
+      if (ownsRedis) {
+        redis?.disconnect();
+        fastRedis?.disconnect();
+      }
     },
   };
 }

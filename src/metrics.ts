@@ -78,7 +78,12 @@ export class Metrics {
         labelNames: ['state'] as const,
         registers: [this.registry],
         async collect() {
-          const s = await queueStats();
+          // A queue that cannot be counted (Redis away) must not fail the whole scrape.
+          const s = await queueStats().catch(() => undefined);
+          if (!s) {
+            this.reset();
+            return;
+          }
           for (const [state, n] of Object.entries(s) as [string, number][]) this.set({ state }, n);
         },
       });

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * A small string cache. `RedisCache` when REDIS_URL is set; `NoCache` on the
  * embedded default (a single process reads its own SQLite faster than any
@@ -33,12 +35,24 @@ export class JsonCache {
     private readonly onLookup?: (hit: boolean) => void,
   ) {}
 
+  /**
+   * The current generation. When the cache cannot be read, a one-off value:
+   * keys built from it are never met again, so nothing stale is served.
+   */
   async generation(name: string): Promise<string> {
-    return (await this.cache.get(`gen:${name}`)) ?? '0';
+    try {
+      return (await this.cache.get(`gen:${name}`)) ?? '0';
+    } catch {
+      return `x${randomUUID()}`;
+    }
   }
 
+  /**
+   * Makes older entries unreachable. A cache that cannot be written to now
+   * may keep entries it had for up to their TTL.
+   */
   async bump(name: string): Promise<void> {
-    await this.cache.incr(`gen:${name}`);
+    await this.cache.incr(`gen:${name}`).catch(() => undefined);
   }
 
   async remember<T>(key: string, load: () => Promise<T>): Promise<T> {
@@ -54,6 +68,6 @@ export class JsonCache {
   }
 
   async forget(key: string): Promise<void> {
-    await this.cache.del(key);
+    await this.cache.del(key).catch(() => undefined);
   }
 }

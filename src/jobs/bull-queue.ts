@@ -17,6 +17,11 @@ export interface BullQueueOptions {
   baseBackoffMs?: number;
   /** How long a job stays locked to a worker that stopped renewing it. */
   lockDurationMs?: number;
+  /**
+   * Longest wait for Redis when adding a job or counting jobs (default 5,000 ms):
+   * the connection waits for Redis to come back, a request must not.
+   */
+  commandTimeoutMs?: number;
   onOutcome?: (type: JobType, outcome: JobOutcome) => void;
 }
 
@@ -38,6 +43,13 @@ export class BullJobQueue implements JobQueue {
   ) {
     this.name = opts.name ?? 'timbre-jobs';
     this.queue = new Queue(this.name, { connection });
+    // Without a listener BullMQ prints every failed reconnect to stderr.
+    let lastLogged = 0;
+    this.queue.on('error', (err) => {
+      if (Date.now() - lastLogged < 10_000) return;
+      lastLogged = Date.now();
+      this.log.warn({ err }, 'queue connection error');
+    });
   }
 
   async enqueue<T extends JobType>(
@@ -45,15 +57,43 @@ export class BullJobQueue implements JobQueue {
     payload: JobPayloads[T],
     opts: { jobId: string; delayMs?: number },
   ): Promise<void> {
-    await this.queue.add(type, payload, {
-      // BullMQ ids may not contain ':'.
-      jobId: opts.jobId.replace(/:/g, '-'),
-      delay: opts.delayMs,
-      attempts: MAX_ATTEMPTS[type],
-      backoff: { type: 'custom' },
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    await this.bounded(
+      'adding a job',
+      this.queue.add(type, payload, {
+        // BullMQ ids may not contain ':'.
+        jobId: opts.jobId.replace(/:/g, '-'),
+        delay: opts.delayMs,
+        attempts: MAX_ATTEMPTS[type],
+        backoff: { type: 'custom' },
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      }),
+    );
+  }
+
+  /**
+   * `p`, or an error once Redis has not answered for `commandTimeoutMs`. A job
+   * added late is harmless: every handler checks its rows first.
+   */
+  private async bounded<T>(
+    what: string,
+    p: Promise<T>,
+    ms = this.opts.commandTimeoutMs ?? 5000,
+  ): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Redis did not answer within ${ms} ms ${what}`)),
+            ms,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async startWorker(handlers: JobHandlers, opts: { concurrency: number }): Promise<void> {
@@ -106,12 +146,10 @@ export class BullJobQueue implements JobQueue {
   }
 
   async stats(): Promise<QueueStats> {
-    const c = await this.queue.getJobCounts(
-      'waiting',
-      'active',
-      'delayed',
-      'failed',
-      'prioritized',
+    const c = await this.bounded(
+      'counting jobs',
+      this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
+      Math.min(2000, this.opts.commandTimeoutMs ?? 5000),
     );
     return {
       waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),

@@ -37,10 +37,22 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 };
 
+/** A dependency that does not answer within this long counts as down. */
+const PROBE_TIMEOUT_MS = 2000;
+
 async function probe(fn: () => Promise<unknown>) {
   const t0 = performance.now();
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await fn();
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)),
+          PROBE_TIMEOUT_MS,
+        );
+      }),
+    ]);
     return { ok: true, latency_ms: Math.round(performance.now() - t0) };
   } catch (err) {
     return {
@@ -48,5 +60,7 @@ async function probe(fn: () => Promise<unknown>) {
       latency_ms: Math.round(performance.now() - t0),
       error: (err as Error).message.slice(0, 200),
     };
+  } finally {
+    clearTimeout(timer);
   }
 }
