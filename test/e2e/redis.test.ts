@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { bearer, makeApp, registerUser, type TestApp } from '../helpers/app.js';
 import { createTestRedis, redisAvailable, type TestRedis } from '../helpers/redis.js';
 import { fixture } from '../helpers/fixtures.js';
+import { freePort } from '../helpers/spawn.js';
 import { readFileSync } from 'node:fs';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
@@ -336,4 +337,55 @@ describe('without Redis (embedded default)', () => {
     const health = await t.app.inject({ method: 'GET', url: '/api/health' });
     expect(health.json().checks.redis).toBeUndefined();
   });
+});
+
+describe('with Redis configured but unreachable', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    const port = await freePort(); // nothing listens there
+    t = await makeApp(
+      'sqlite',
+      { REDIS_URL: `redis://127.0.0.1:${port}`, METRICS_TOKEN },
+      // A worker would wait for Redis before the app is ready; this node only serves requests.
+      { runWorker: false },
+    );
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('still serves requests, says 503 on /api/health at once, and refuses creations cleanly', async () => {
+    const t0 = Date.now();
+    const health = await t.app.inject({ method: 'GET', url: '/api/health' });
+    expect(health.statusCode).toBe(503);
+    expect(health.json()).toMatchObject({
+      status: 'degraded',
+      checks: { database: { ok: true }, redis: { ok: false } },
+    });
+    expect(Date.now() - t0).toBeLessThan(3000);
+
+    // Rate limits are skipped and the cache bypassed: the API keeps answering.
+    const user = await registerUser(t.app, 'noredis');
+    const list = await listVoices(t.app, user.access);
+    expect(list.statusCode, list.body).toBe(200);
+    expect(list.json()).toMatchObject({ message: 'no voice found', voices: [] });
+
+    // A creation cannot be queued: 503, and no voice row is left pending.
+    const fileId = await uploadSample(t.app, user.access);
+    const res = await createVoice(t.app, user.access, fileId, 'Never');
+    expect(res.statusCode, res.body).toBe(503);
+    expect(res.json()).toMatchObject({ code: 503, message: 'Could not queue the voice creation' });
+    expect(await t.db.db.selectFrom('voices').select('id').execute()).toEqual([]);
+
+    // Metrics still scrape (without queue counts).
+    const metrics = await t.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toContain('timbre_uploads_total');
+  }, 30_000);
 });
