@@ -42,6 +42,8 @@ export interface FilesTable {
   audio_codec: string | null;
   audio_sample_rate: number | null;
   audio_channels: number | null;
+  /** `upload` (a person's file) or `audition` (a clip Timbre generated). */
+  origin: 'upload' | 'audition';
   created_at: string;
   updated_at: string;
 }

@@ -36,6 +36,8 @@ export interface FileView {
   description: string | null;
   created_at: string;
   updated_at: string;
+  /** `upload`, or `audition` for a clip Timbre generated for a voice. */
+  origin: 'upload' | 'audition';
   audio: { duration_sec: number; codec: string; sample_rate: number; channels: number } | null;
 }
 
@@ -51,6 +53,7 @@ export interface ListItem {
   is_public: boolean;
   description: string | null;
   is_owner: boolean;
+  origin: 'upload' | 'audition';
 }
 
 /** What a download resolves to; the HTTP layer only streams it. */
@@ -150,6 +153,7 @@ export class FileService {
         audio_codec: inspected.audio?.codec ?? null,
         audio_sample_rate: inspected.audio?.sampleRate ?? null,
         audio_channels: inspected.audio?.channels ?? null,
+        origin: 'upload',
         created_at: nowIso,
         updated_at: nowIso,
       };
@@ -196,6 +200,7 @@ export class FileService {
       audio_codec: input.audio?.codec ?? null,
       audio_sample_rate: input.audio?.sampleRate ?? null,
       audio_channels: input.audio?.channels ?? null,
+      origin: 'audition',
       created_at: nowIso,
       updated_at: nowIso,
     };
@@ -296,6 +301,7 @@ export class FileService {
         is_public: r.is_public === 1,
         description: r.description,
         is_owner: r.owner_id === userId,
+        origin: r.origin,
       })),
     };
   }
@@ -320,6 +326,14 @@ export class FileService {
         });
       }
       patch.file_name = sanitizeFileName(input.file_name);
+      // A new name may not claim another type than the bytes are (upload refuses that too).
+      const ext = extensionOf(patch.file_name);
+      const type = typeByName(file.ext);
+      if (ext && type && !type.names.includes(ext)) {
+        throw ERRORS.badRequest(`file_name must keep the .${file.ext} extension`, {
+          info: `the file's content is ${file.mime_type}`,
+        });
+      }
     }
     // The original's clients send `is_private` carrying is_public's value (its quirk).
     const pub = input.is_public ?? input.is_private;
@@ -663,6 +677,7 @@ function toView(r: FileRow): FileView {
     description: r.description,
     created_at: r.created_at,
     updated_at: r.updated_at,
+    origin: r.origin,
     audio:
       r.kind === 'audio' && r.audio_codec
         ? {

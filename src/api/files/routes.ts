@@ -26,6 +26,7 @@ export const FileObject = Type.Object({
   description: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
   updated_at: Type.String(),
+  origin: Type.String({ description: "'upload', or 'audition' for a clip generated for a voice" }),
   audio: AudioInfo,
 });
 
@@ -41,6 +42,7 @@ const ListItem = Type.Object({
   is_public: Type.Boolean(),
   description: Type.Union([Type.String(), Type.Null()]),
   is_owner: Type.Boolean(),
+  origin: Type.String(),
 });
 
 const IdParams = Type.Object({ file_id: Type.String({ maxLength: 100 }) });
