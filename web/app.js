@@ -621,9 +621,7 @@ async function refreshSamples(selectId) {
       loadAuditionFiles(),
     ]);
     // Audition clips the service made are not samples.
-    myAudio = r.files.filter(
-      (f) => f.file_type.startsWith('audio/') && !auditionFiles.has(f.file_id),
-    );
+    myAudio = r.files.filter((f) => f.file_type.startsWith('audio/') && f.origin !== 'audition');
   } catch (err) {
     showMsg($('[data-msg]', $('#create-form')), err);
     return;
@@ -1209,8 +1207,17 @@ function fileRow(f) {
       `${f.file_type} · ${fmtBytes(f.file_size)} · ${fmtDate(f.created_at)}`,
       f.is_owner ? '' : ` · by ${f.created_by_username}`,
     ),
-    auditionFiles.has(f.file_id)
-      ? h('div', {}, badge(`Audition clip of “${auditionFiles.get(f.file_id)}”`, 'b-audition'))
+    f.origin === 'audition'
+      ? h(
+          'div',
+          {},
+          badge(
+            auditionFiles.has(f.file_id)
+              ? `Audition clip of “${auditionFiles.get(f.file_id)}”`
+              : 'Audition clip',
+            'b-audition',
+          ),
+        )
       : null,
     f.description ? h('div', { class: 'small' }, f.description) : null,
   );
