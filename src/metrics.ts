@@ -92,7 +92,8 @@ export class Metrics {
 
   /** A Kysely plugin that times every query (by its root operation). */
   dbPlugin(): KyselyPlugin {
-    const started = new Map<unknown, { t0: number; op: string }>();
+    // Weak: a query that fails never reaches transformResult, and its entry must not stay.
+    const started = new WeakMap<object, { t0: number; op: string }>();
     const hist = this.dbSeconds;
     return {
       transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
