@@ -37,6 +37,20 @@ export interface Child {
 /** Children still running: `killAll` in an afterAll is the safety net. */
 const live = new Set<Child>();
 
+// Children run in process groups of their own, so they would outlive a test
+// process that exits without its afterAll hooks: kill them on the way out.
+process.once('exit', () => {
+  for (const c of live) {
+    if (c.proc.pid && c.proc.exitCode === null && c.proc.signalCode === null) {
+      try {
+        process.kill(-c.proc.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+
 /**
  * Runs `tsx <script>` (as `npx tsx` would) from the repo root with `env` over
  * a minimal base environment, in a process group of its own so a kill reaches
