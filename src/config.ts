@@ -65,7 +65,8 @@ const schema = z.object({
   VOICE_READY_TIMEOUT_SEC: int(1, 3600).default(300),
   JOB_CONCURRENCY: int(1, 64).default(2),
   RUN_WORKER: bool.default(true),
-  JOB_LEASE_SEC: int(1, 3600).default(60),
+  // At least 3 s: the lease is renewed every second at the fastest.
+  JOB_LEASE_SEC: int(3, 3600).default(60),
   QUEUE_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, - or _')
