@@ -4,7 +4,11 @@ import { JsonCache, NoCache, type Cache } from './cache/cache.js';
 import { RedisCache } from './cache/redis-cache.js';
 import type { Config } from './config.js';
 import { BullJobQueue } from './jobs/bull-queue.js';
-import { createVoiceJob, deleteProviderVoiceJob } from './jobs/create-voice.job.js';
+import {
+  createVoiceJob,
+  deleteProviderVoiceJob,
+  purgeProviderPrefixJob,
+} from './jobs/create-voice.job.js';
 import type { JobHandlers, JobQueue } from './jobs/queue.js';
 import { SqlJobQueue } from './jobs/sql-queue.js';
 import { Metrics } from './metrics.js';
@@ -208,6 +212,7 @@ export async function createServices(
       now,
     }),
     delete_provider_voice: deleteProviderVoiceJob({ provider }),
+    purge_provider_prefix: purgeProviderPrefixJob({ provider }),
   };
 
   return {

@@ -61,15 +61,17 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
       } catch (delErr) {
         log.warn(
           { err: delErr, call_name: v.call_name },
-          'provider delete failed; queued for retry',
-        );
-        await deps.queue.enqueue(
-          'delete_provider_voice',
-          { provider: v.provider, providerVoiceId: v.call_name },
-          { jobId: `delete_provider_voice:${v.call_name}` },
+          'provider delete failed; left to the purge job',
         );
       }
     }
+    // A create whose answer was lost leaves a provider voice we never recorded:
+    // sweep the voice's own prefix too, in a job retried until it succeeds.
+    await deps.queue.enqueue(
+      'purge_provider_prefix',
+      { provider: v.provider, prefix: providerPrefix(v.created_by, v.id) },
+      { jobId: `purge_provider_prefix:${v.id}` },
+    );
     if (v.audition_file_id) await deps.files.deleteGenerated(v.audition_file_id);
     const ok = await deps.voices.transition(voiceId, ['pending', 'processing'], {
       status: 'failed',
@@ -201,6 +203,17 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
         await fail(voiceId, err.appError, log);
         return;
       }
+      if (err instanceof ProviderError && err.kind === 'not_found') {
+        // The provider lost a voice it had just accepted: its fault, not the user's request.
+        await fail(
+          voiceId,
+          new AppError(502, 'The voice provider lost the voice while creating it', {
+            info: 'try creating the voice again',
+          }),
+          log,
+        );
+        return;
+      }
       if (err instanceof ProviderError && !err.retryable) {
         await fail(voiceId, providerFailure(err), log);
         return;
@@ -223,6 +236,32 @@ function providerFailureOrStorage(err: unknown): AppError {
   return new AppError(503, 'The voice could not be stored', {
     info: 'a storage error occurred; try again later',
   });
+}
+
+/** Deletes every provider voice under a failed voice's prefix; retried until it succeeds. */
+export function purgeProviderPrefixJob(deps: {
+  provider: VoiceProvider;
+}): JobDefinition<'purge_provider_prefix'> {
+  return {
+    maxAttempts: MAX_ATTEMPTS.purge_provider_prefix,
+    run: async ({ provider, prefix }, ctx) => {
+      if (provider !== deps.provider.name) {
+        ctx.log.warn(
+          { provider, prefix },
+          'prefix belongs to a provider not configured here; left alone',
+        );
+        return;
+      }
+      const leftovers = await deps.provider.listVoices({ prefix, pageSize: 100 });
+      for (const v of leftovers) await deps.provider.deleteVoice(v.id);
+      if (leftovers.length) {
+        ctx.log.info(
+          { prefix, deleted: leftovers.map((v) => v.id) },
+          'orphan provider voices deleted',
+        );
+      }
+    },
+  };
 }
 
 /** Deletes a provider voice nobody references any more; retried until it succeeds. */

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 export interface JobPayloads {
   create_voice: { voiceId: string };
   delete_provider_voice: { provider: string; providerVoiceId: string };
+  /** Deletes every provider voice under a failed voice's prefix (what a lost answer left). */
+  purge_provider_prefix: { provider: string; prefix: string };
 }
 export type JobType = keyof JobPayloads;
 
@@ -56,10 +58,18 @@ export interface JobQueue {
 
 export type JobOutcome = 'succeeded' | 'retried' | 'failed';
 
-export const JOB_TYPES: JobType[] = ['create_voice', 'delete_provider_voice'];
+export const JOB_TYPES: JobType[] = [
+  'create_voice',
+  'delete_provider_voice',
+  'purge_provider_prefix',
+];
 
 /** Attempts per job type (transient failures are retried with backoff up to this). */
-export const MAX_ATTEMPTS: Record<JobType, number> = { create_voice: 5, delete_provider_voice: 12 };
+export const MAX_ATTEMPTS: Record<JobType, number> = {
+  create_voice: 5,
+  delete_provider_voice: 12,
+  purge_provider_prefix: 12,
+};
 
 /** Fail fast on wiring: every job type must have a handler. */
 export function assertHandlers(handlers: Partial<JobHandlers>): asserts handlers is JobHandlers {

@@ -77,6 +77,12 @@ const cases: Case[] = [
     info: /rejected the sample during review.*clean recording/,
   },
   {
+    name: 'the provider loses the voice while it deploys',
+    arrange: (fake) => void fake.fail('get', 'not_found'),
+    status: 502,
+    info: /lost the voice while creating it/,
+  },
+  {
     name: 'the audition synthesis fails',
     arrange: (fake) => void fake.fail('synthesize', 'unavailable'),
     status: 502,
@@ -199,28 +205,22 @@ describe.each(dialects)('a creation failing at each step on %s', (dialect) => {
     await until(() => t.fake.voices.size === 0);
   });
 
-  // KNOWN BUG (src/jobs/create-voice.job.ts): when the last attempt's create lands at
-  // the provider but its answer is lost, the compensation only deletes the voice's
-  // recorded call_name (none yet) and never looks for the voice by its prefix, so the
-  // provider voice is orphaned. `it.fails` keeps the suite green and starts failing
-  // once this is fixed: then turn it into a plain `it`.
-  it.fails(
-    'leaves no provider voice when the last attempt enrols but loses the answer',
-    async () => {
-      // Four runs fail before enrolling; the fifth (last) enrols, but the answer is lost.
-      t.fake.fail('list', 'unavailable', 4);
-      t.fake.fail('create', 'unavailable', Infinity, { landed: true });
-      const res = await createVoice(t.app, user.access, sample);
-      try {
-        expect(res.statusCode, res.body).toBe(502);
-        expect(t.fake.calls.create).toBe(1);
-        await until(() => t.fake.voices.size === 0, 1000, 'no live provider voice');
-      } finally {
-        t.fake.voices.clear();
-        await api(t.app, user.access, 'DELETE', `/api/voice/${res.json().voice_id}`);
-      }
-    },
-  );
+  // The last attempt's create lands at the provider but its answer is lost: nothing
+  // was recorded, so only the purge of the voice's prefix can find it.
+  it('leaves no provider voice when the last attempt enrols but loses the answer', async () => {
+    // Four runs fail before enrolling; the fifth (last) enrols, but the answer is lost.
+    t.fake.fail('list', 'unavailable', 4);
+    t.fake.fail('create', 'unavailable', Infinity, { landed: true });
+    const res = await createVoice(t.app, user.access, sample);
+    try {
+      expect(res.statusCode, res.body).toBe(502);
+      expect(t.fake.calls.create).toBe(1);
+      await until(() => t.fake.voices.size === 0, 1000, 'no live provider voice');
+    } finally {
+      t.fake.voices.clear();
+      await api(t.app, user.access, 'DELETE', `/api/voice/${res.json().voice_id}`);
+    }
+  });
 
   it('retries the provider delete of a failed creation until it succeeds', async () => {
     t.fake.deployment = { kind: 'undeployed' };
