@@ -1,0 +1,232 @@
+/**
+ * Synchronous `create_voice` wall time against the DashScope emulator's own
+ * configured latency, and against the DashScope client alone doing the same
+ * provider work (create → poll until OK → synthesize the audition clip) in the
+ * same run, interleaved call for call.
+ *
+ *   npx tsx bench/voices/create-overhead.bench.ts [--n 10] [--deploy-ms 1000]
+ *     [--create-latency-ms 200] [--ws-latency-ms 100]
+ *
+ * The emulator's floor for one creation is deploy delay + the injected latency
+ * of the create_voice HTTP call + the injected delay before the synthesis
+ * task starts; everything else (sample download and check, polling,
+ * synthesis, the job machinery) is overhead on top of it.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEmulator } from '../../emulator/server.js';
+import { DashScopeVoiceProvider } from '../../src/providers/dashscope/index.js';
+import { makeApp, registerUser } from '../../test/helpers/app.js';
+import { freePort, intArg, log, machine, median, ms, percentile, ratio, table } from './lib.js';
+
+const N = intArg('n', 10);
+const DEPLOY_MS = intArg('deploy-ms', 1000);
+const CREATE_LATENCY_MS = intArg('create-latency-ms', 200);
+const WS_LATENCY_MS = intArg('ws-latency-ms', 100);
+const FLOOR_MS = DEPLOY_MS + CREATE_LATENCY_MS + WS_LATENCY_MS;
+/** The job's provider polling in this bench (makeApp jobSettings); the client alone polls the same way. */
+const POLL_MIN_MS = 50;
+const POLL_MAX_MS = 200;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SAMPLE = path.resolve(here, '../../test/fixtures/audio/speech/spk02_m_en_jfk_16k_mono.wav');
+
+const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+async function main(): Promise<void> {
+  log(`# create_voice overhead benchmark — ${machine()}`);
+  log(
+    `emulator: deploy ${DEPLOY_MS} ms, create_voice latency ${CREATE_LATENCY_MS} ms, synthesis start latency ${WS_LATENCY_MS} ms → floor ${FLOOR_MS} ms; N=${N} each, interleaved, after one warm-up each`,
+  );
+  const emu = await startEmulator({ port: 0, keys: ['sk-test'], deployDelayMs: DEPLOY_MS });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const t = await makeApp(
+    'sqlite',
+    {
+      VOICE_PROVIDER: 'dashscope',
+      DASHSCOPE_API_KEY: 'sk-test',
+      DASHSCOPE_BASE_URL: emu.httpBaseUrl,
+      DASHSCOPE_WS_URL: emu.wsUrl,
+      PUBLIC_BASE_URL: base,
+      CREATE_RATE_LIMIT_PER_HOUR: '10000',
+      RATE_LIMIT_PER_MIN: '100000',
+    },
+    { sqlQueue: { pollMs: 20 }, jobSettings: { pollMinMs: POLL_MIN_MS, pollMaxMs: POLL_MAX_MS } },
+  );
+  const client = new DashScopeVoiceProvider({
+    apiKey: 'sk-test',
+    baseUrl: emu.httpBaseUrl,
+    wsUrl: emu.wsUrl,
+  });
+  try {
+    await t.app.listen({ port, host: '127.0.0.1' });
+    const user = await registerUser(t.app, 'benchcreator');
+    const auth = { authorization: `Bearer ${user.access}` };
+
+    const form = new FormData();
+    form.append('is_public', 'false');
+    form.append(
+      'file',
+      new Blob([readFileSync(SAMPLE)], { type: 'audio/wav' }),
+      path.basename(SAMPLE),
+    );
+    const up = await fetch(`${base}/api/file/upload`, {
+      method: 'POST',
+      headers: auth,
+      body: form,
+    });
+    const upBody = (await up.json()) as { file_id?: string };
+    if (up.status !== 201 || !upBody.file_id) {
+      throw new Error(`upload failed: ${up.status} ${JSON.stringify(upBody)}`);
+    }
+    const fileId = upBody.file_id;
+    const auditionText = t.config.voice.auditionText;
+
+    const injectLatency = () => {
+      emu.clearFaults();
+      if (CREATE_LATENCY_MS > 0) {
+        emu.injectFault({
+          target: 'http',
+          kind: 'latency',
+          ms: CREATE_LATENCY_MS,
+          action: 'create_voice',
+        });
+      }
+      if (WS_LATENCY_MS > 0) emu.injectFault({ target: 'ws', kind: 'latency', ms: WS_LATENCY_MS });
+    };
+    const checkConsumed = (what: string) => {
+      const left = emu.pendingFaults();
+      if (left.length) throw new Error(`${what} left ${left.length} injected latencies unused`);
+    };
+
+    interface AppRun {
+      wall: number;
+      before: number;
+      job: number;
+      after: number;
+    }
+    let seq = 0;
+    const viaApp = async (): Promise<AppRun> => {
+      injectLatency();
+      const startedAt = Date.now();
+      const t0 = performance.now();
+      const res = await fetch(`${base}/api/voice/create_voice`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          audio_file_id: fileId,
+          voice_name: `Bench voice ${++seq}`,
+          voice_gender: 'male',
+          voice_description: 'create_voice overhead benchmark',
+          is_public: false,
+        }),
+      });
+      const body = (await res.json()) as { voice?: { voice_id: string; status: string } };
+      const wall = performance.now() - t0;
+      const endedAt = Date.now();
+      if (res.status !== 200 || body.voice?.status !== 'ready') {
+        throw new Error(`create_voice answered ${res.status}: ${JSON.stringify(body)}`);
+      }
+      checkConsumed('create_voice');
+      // The voice row's timestamps split the wall time: before the job (validation,
+      // sample assessment, row + job insert), the job, and noticing it finished.
+      const row = await t.db.db
+        .selectFrom('voices')
+        .select(['created_at', 'updated_at'])
+        .where('id', '=', body.voice.voice_id)
+        .executeTakeFirstOrThrow();
+      const created = Date.parse(row.created_at);
+      const ready = Date.parse(row.updated_at);
+      return { wall, before: created - startedAt, job: ready - created, after: endedAt - ready };
+    };
+
+    const sampleUrl = t.app.services.files.signedUrl(fileId).url;
+    const clientAlone = async (): Promise<number> => {
+      injectLatency();
+      const t0 = performance.now();
+      const v = await client.createVoice({
+        sampleUrl,
+        targetModel: 'cosyvoice-v2',
+        prefix: `bench${++seq}`,
+      });
+      let delay = POLL_MIN_MS;
+      for (;;) {
+        const pv = await client.getVoice(v.id);
+        if (pv.status === 'ok') break;
+        if (pv.status === 'undeployed') throw new Error('the emulator undeployed the voice');
+        await sleep(delay);
+        delay = Math.min(delay * 2, POLL_MAX_MS);
+      }
+      let bytes = 0;
+      for await (const c of client.synthesize({
+        voiceId: v.id,
+        targetModel: 'cosyvoice-v2',
+        text: auditionText,
+        format: 'mp3',
+        sampleRate: 22050,
+      })) {
+        bytes += c.length;
+      }
+      const wall = performance.now() - t0;
+      if (!bytes) throw new Error('no audio');
+      checkConsumed('client alone');
+      return wall;
+    };
+
+    await viaApp();
+    await clientAlone();
+    const app: AppRun[] = [];
+    const alone: number[] = [];
+    for (let i = 0; i < N; i++) {
+      app.push(await viaApp());
+      alone.push(await clientAlone());
+      log(`  run ${i + 1}: app ${ms(app[i]!.wall)} ms, client alone ${ms(alone[i]!)} ms`);
+    }
+
+    const appWall = app.map((r) => r.wall);
+    const stat = (xs: number[]) => ({ p50: median(xs), p90: percentile(xs, 90) });
+    const a = stat(appWall);
+    const c = stat(alone);
+    log('\n## Results\n');
+    log(
+      table(
+        ['path', 'n', 'median ms', 'p90 ms', 'floor ms', 'median / floor', 'p90 / floor'],
+        [
+          ['create_voice (app, sync)', N, ms(a.p50), ms(a.p90), FLOOR_MS, ratio(a.p50 / FLOOR_MS), ratio(a.p90 / FLOOR_MS)], // prettier-ignore
+          ['DashScope client alone', N, ms(c.p50), ms(c.p90), FLOOR_MS, ratio(c.p50 / FLOOR_MS), ratio(c.p90 / FLOOR_MS)], // prettier-ignore
+        ],
+      ),
+    );
+    log('');
+    log(
+      table(
+        ['app / client alone', 'median', 'p90', 'median difference ms'],
+        [[N, ratio(a.p50 / c.p50), ratio(a.p90 / c.p90), ms(a.p50 - c.p50)]],
+      ),
+    );
+    log('\nWhere the app spends it (medians, from the voice row timestamps, ms resolution):\n');
+    log(
+      table(
+        ['before the job', 'job (row created → ready)', 'after the job (noticing ready)'],
+        [
+          [
+            ms(median(app.map((r) => r.before))),
+            ms(median(app.map((r) => r.job))),
+            ms(median(app.map((r) => r.after))),
+          ],
+        ],
+      ),
+    );
+  } finally {
+    await client.close();
+    await t.close();
+    await emu.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
