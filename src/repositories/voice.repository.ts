@@ -158,15 +158,4 @@ export class VoiceRepository {
       .orderBy('voice_shares.created_at')
       .execute();
   }
-
-  /** Provider voice ids we reference (for reconciling orphans at the provider). */
-  async knownCallNames(names: string[]): Promise<Set<string>> {
-    if (!names.length) return new Set();
-    const rows = await this.db
-      .selectFrom('voices')
-      .select('call_name')
-      .where('call_name', 'in', names)
-      .execute();
-    return new Set(rows.map((r) => r.call_name).filter((n): n is string => !!n));
-  }
 }

@@ -1,5 +1,6 @@
 import { ERRORS } from '../errors.js';
 import type { FileRow } from '../repositories/file.repository.js';
+import type { VoiceRow } from '../repositories/voice.repository.js';
 
 /**
  * Every ownership rule in one place. Unknown → 404; exists but not yours and
@@ -35,4 +36,37 @@ export function assertOwnsFile(userId: string, file: FileRow | undefined, id: st
   if (file.owner_id !== userId)
     throw ERRORS.forbidden('Permission denied: you are not the owner of this file');
   return file;
+}
+
+/**
+ * A voice someone may see and use: their own (any status), or a ready one
+ * that is public or shared with them. Pending and failed voices of others
+ * do not exist for them (404).
+ */
+export async function assertCanUseVoice<V extends VoiceRow>(
+  userId: string,
+  voice: V | undefined,
+  isSharedWithUser: () => Promise<boolean>,
+): Promise<V> {
+  if (!voice || (voice.created_by !== userId && voice.status !== 'ready')) {
+    throw ERRORS.notFound('Voice not found');
+  }
+  if (voice.created_by !== userId && voice.is_public !== 1 && !(await isSharedWithUser())) {
+    throw ERRORS.forbidden('Permission denied: voice is not public and you are not the creator');
+  }
+  return voice;
+}
+
+export function assertOwnsVoice<V extends VoiceRow>(userId: string, voice: V | undefined): V {
+  if (!voice || (voice.created_by !== userId && voice.status !== 'ready')) {
+    throw ERRORS.notFound('Voice not found');
+  }
+  if (voice.created_by !== userId) {
+    throw ERRORS.forbidden('Permission denied: you are not the creator of this voice');
+  }
+  return voice;
+}
+
+export function assertVoiceId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !isUuid(id)) throw ERRORS.badRequest('Invalid voice_id format');
 }

@@ -12,7 +12,7 @@ import type {
   VoiceRow,
   VoiceWithOwner,
 } from '../repositories/voice.repository.js';
-import { isUuid } from './access.js';
+import { assertCanUseVoice, assertOwnsVoice, assertVoiceId } from './access.js';
 import type { FileService } from './file.service.js';
 import { providerFailure } from './provider-errors.js';
 import { voiceView, type VoiceView } from './voice-views.js';
@@ -279,19 +279,8 @@ export class VoiceService {
 
   /** Contract `verify_voice`. */
   async verify(userId: string, voiceId: unknown): Promise<VoiceView> {
-    if (typeof voiceId !== 'string' || !isUuid(voiceId))
-      throw ERRORS.badRequest('Invalid voice_id format');
-    const v = await this.voices.findById(voiceId);
-    if (!v || (v.created_by !== userId && v.status !== 'ready'))
-      throw ERRORS.notFound('Voice not found');
-    if (
-      v.created_by !== userId &&
-      v.is_public !== 1 &&
-      !(await this.voices.isSharedWith(v.id, userId))
-    ) {
-      throw ERRORS.forbidden('Permission denied: voice is not public and you are not the creator');
-    }
-    return voiceView(v, userId);
+    assertVoiceId(voiceId);
+    return voiceView(await this.findVisible(userId, voiceId), userId);
   }
 
   async update(
@@ -477,28 +466,15 @@ export class VoiceService {
 
   /** Owner sees every status; others only ready voices that are public or shared with them. */
   private async findVisible(userId: string, voiceId: string): Promise<VoiceWithOwner> {
-    if (!isUuid(voiceId)) throw ERRORS.badRequest('Invalid voice_id format');
-    const v = await this.voices.findById(voiceId);
-    if (!v || (v.created_by !== userId && v.status !== 'ready'))
-      throw ERRORS.notFound('Voice not found');
-    if (
-      v.created_by !== userId &&
-      v.is_public !== 1 &&
-      !(await this.voices.isSharedWith(v.id, userId))
-    ) {
-      throw ERRORS.forbidden('Permission denied: voice is not public and you are not the creator');
-    }
-    return v;
+    assertVoiceId(voiceId);
+    return assertCanUseVoice(userId, await this.voices.findById(voiceId), () =>
+      this.voices.isSharedWith(voiceId, userId),
+    );
   }
 
   private async findOwned(userId: string, voiceId: string): Promise<VoiceWithOwner> {
-    if (!isUuid(voiceId)) throw ERRORS.badRequest('Invalid voice_id format');
-    const v = await this.voices.findById(voiceId);
-    if (!v || (v.created_by !== userId && v.status !== 'ready'))
-      throw ERRORS.notFound('Voice not found');
-    if (v.created_by !== userId)
-      throw ERRORS.forbidden('Permission denied: you are not the creator of this voice');
-    return v;
+    assertVoiceId(voiceId);
+    return assertOwnsVoice(userId, await this.voices.findById(voiceId));
   }
 }
 
