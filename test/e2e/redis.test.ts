@@ -266,8 +266,10 @@ describe.runIf(available)('with Redis', () => {
         app.inject({ method: 'GET', url: '/api/voice/my_voices', headers: bearer(user.access) });
       for (let i = 0; i < 3; i++) expect((await get(a.app)).statusCode).toBe(200);
       for (let i = 0; i < 3; i++) expect((await get(b)).statusCode).toBe(200);
-      const retryAfter = expect429(await get(a.app));
+      const refused = await get(a.app);
+      const retryAfter = expect429(refused);
       expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(refused.json().error_info).toMatch(/^limit of 6 per minute; retry in \d+ s$/);
       expect429(await get(b));
       expect((await redis.keys('timbre-rl:*')).length).toBeGreaterThan(0);
 
@@ -296,7 +298,9 @@ describe.runIf(available)('with Redis', () => {
       // Two attempts (refused for missing fields, but counted), one per instance.
       expect((await create(a.app)).statusCode).toBe(400);
       expect((await create(b)).statusCode).toBe(400);
-      const retryAfter = expect429(await create(a.app), 61);
+      const refused = await create(a.app);
+      const retryAfter = expect429(refused, 61);
+      expect(refused.json().error_info).toMatch(/^limit of 2 per hour; retry in \d+ s$/);
       expect(retryAfter).toBeLessThanOrEqual(3600);
       // The per-minute limit of other requests is a separate counter.
       const mine = await a.app.inject({

@@ -54,9 +54,10 @@ export async function registerRateLimits(
       request.url.split('?')[0] === '/api/health' ||
       request.url.startsWith('/metrics') ||
       !request.url.startsWith('/api/'),
-    errorResponseBuilder: (_request, context) =>
+    errorResponseBuilder: (request, context) =>
       new AppError(429, 'Too many requests', {
-        info: `limit of ${context.max} per ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        // context.after is the time left in the window, not the window itself.
+        info: `limit of ${context.max} per ${request.routeOptions.config.rateLimitProfile === 'create' ? 'hour' : 'minute'}; retry in ${Math.ceil(context.ttl / 1000)} s`,
         headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
       }),
   });
