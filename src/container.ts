@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { JsonCache, NoCache, type Cache } from './cache/cache.js';
+import { CachedFileRepository } from './cache/cached-file.repository.js';
 import { RedisCache } from './cache/redis-cache.js';
 import type { Config } from './config.js';
 import { BullJobQueue } from './jobs/bull-queue.js';
@@ -165,7 +166,7 @@ export async function createServices(
     now,
   );
   const files = new FileService(
-    new FileRepository(kdb),
+    redis ? new CachedFileRepository(kdb, jsonCache) : new FileRepository(kdb),
     blobs,
     signer,
     log.child({ component: 'files' }),

@@ -63,7 +63,10 @@ export class JsonCache {
     }
     this.onLookup?.(false);
     const value = await load();
-    await this.cache.set(key, JSON.stringify(value), this.ttlSec).catch(() => undefined);
+    // Misses are not cached: the row may be written a moment later.
+    if (value !== undefined) {
+      await this.cache.set(key, JSON.stringify(value), this.ttlSec).catch(() => undefined);
+    }
     return value;
   }
 

@@ -135,6 +135,9 @@ export class BullJobQueue implements JobQueue {
         connection: this.connection,
         concurrency: opts.concurrency,
         lockDuration: this.opts.lockDurationMs ?? 30_000,
+        // A job whose worker died is re-run; handlers resume from their rows, so
+        // allow several such restarts before BullMQ gives up on it.
+        maxStalledCount: 5,
         settings: {
           backoffStrategy: (attemptsMade: number) =>
             Math.round(base * 2 ** Math.max(0, attemptsMade - 1) * (0.5 + Math.random() / 2)),
@@ -142,7 +145,26 @@ export class BullJobQueue implements JobQueue {
       },
     );
     this.worker.on('error', (err) => this.log.error({ err }, 'queue worker error'));
-    await this.worker.waitUntilReady();
+    // A job BullMQ fails for stalling too often never reached our catch above:
+    // compensate here so the voice does not stay `processing` for ever.
+    this.worker.on('failed', (job, err) => {
+      if (!job || !/stalled/i.test(err.message)) return;
+      const type = job.name as JobType;
+      const def = handlers[type] as JobHandlers[JobType] | undefined;
+      const log = this.log.child({ job_id: job.id, job_type: type });
+      log.error({ err }, 'job failed for good (stalled)');
+      void def
+        ?.onExhausted?.(job.data as never, err, {
+          jobId: job.id ?? '',
+          attempt: job.attemptsMade,
+          maxAttempts: def.maxAttempts,
+          log,
+        })
+        .catch((compErr: unknown) => log.error({ err: compErr }, 'compensation failed'));
+      this.opts.onOutcome?.(type, 'failed');
+    });
+    // Fail start-up clearly when Redis is not there, instead of hanging.
+    await this.bounded('starting the worker', this.worker.waitUntilReady(), 15_000);
   }
 
   async stats(): Promise<QueueStats> {

@@ -322,16 +322,25 @@ export class VoiceService {
         info: 'wait until it is ready or failed',
       });
     }
+    // Queue the provider delete first: if the queue is down the caller gets a
+    // 503 and nothing is half-deleted. The short delay lets the row go first.
+    if (v.call_name) {
+      try {
+        await this.queue.enqueue(
+          'delete_provider_voice',
+          { provider: v.provider, providerVoiceId: v.call_name },
+          { jobId: `delete_provider_voice:${v.call_name}`, delayMs: 1000 },
+        );
+      } catch (err) {
+        throw ERRORS.unavailable('Could not queue the deletion', {
+          info: 'try again shortly',
+          cause: err,
+        });
+      }
+    }
     await this.voices.delete(v.id);
     await this.lists.bump('voices');
     if (v.audition_file_id) await this.files.deleteGenerated(v.audition_file_id);
-    if (v.call_name) {
-      await this.queue.enqueue(
-        'delete_provider_voice',
-        { provider: v.provider, providerVoiceId: v.call_name },
-        { jobId: `delete_provider_voice:${v.call_name}` },
-      );
-    }
     this.log.info({ voice_id: v.id, call_name: v.call_name }, 'voice deleted');
   }
 

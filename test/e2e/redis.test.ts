@@ -147,6 +147,44 @@ describe.runIf(available)('with Redis', () => {
     expect(t.app.services.queue.kind).toBe('bullmq');
   });
 
+  it('caches file metadata in Redis and shows a rename, a privacy change and a delete at once', async () => {
+    const owner = await registerUser(t.app, 'filecache');
+    const other = await registerUser(t.app, 'filepeer');
+    const fileId = await uploadSample(t.app, owner.access);
+    const download = (token: string) =>
+      t.app.inject({
+        method: 'GET',
+        url: `/api/file/download/${fileId}`,
+        headers: { ...bearer(token), range: 'bytes=0-0' },
+      });
+    const before = await counter(t.app, 'timbre_cache_lookups_total', { result: 'hit' });
+    expect((await download(owner.access)).statusCode).toBe(206);
+    expect((await download(owner.access)).statusCode).toBe(206);
+    expect(await counter(t.app, 'timbre_cache_lookups_total', { result: 'hit' })).toBeGreaterThan(
+      before,
+    );
+    expect(await redis.client.exists(`timbre:file:${fileId}`)).toBe(1);
+
+    const rename = await t.app.inject({
+      method: 'PUT',
+      url: `/api/file/update/${fileId}`,
+      headers: bearer(owner.access),
+      payload: { file_name: 'renamed.wav', is_public: true },
+    });
+    expect(rename.statusCode).toBe(200);
+    const seen = await download(other.access);
+    expect(seen.statusCode).toBe(206);
+    expect(seen.headers['content-disposition']).toContain('renamed.wav');
+
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/file/delete/${fileId}`,
+      headers: bearer(owner.access),
+    });
+    expect(del.statusCode).toBe(200);
+    expect((await download(owner.access)).statusCode).toBe(404);
+  });
+
   it('serves voice lists from the cache, yet shows every change (create, rename, share, delete) at once', async () => {
     const owner = await registerUser(t.app, 'cacheowner');
     const friend = await registerUser(t.app, 'cachefriend');
