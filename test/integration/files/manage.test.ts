@@ -101,6 +101,7 @@ describe.each(dialects)('file management on %s', (dialect) => {
           'is_public',
           'description',
           'is_owner',
+          'origin',
         ].sort(),
       );
       expect(own).toMatchObject({
