@@ -68,15 +68,14 @@ export class VoiceRepository {
    * voices, the viewer's own (any status) and ready voices shared with them.
    */
   async list(q: VoiceListQuery): Promise<VoiceWithOwner[]> {
-    let query = this.db
-      .selectFrom('voices')
-      .innerJoin('users', 'users.id', 'voices.created_by')
-      .selectAll('voices')
-      .select('users.username as owner_username');
+    // Pick the page of voices first, then join the owners: the planner can walk
+    // the created_at index in order and stop after the page, instead of
+    // joining every visible voice to users and sorting them all.
+    let page = this.db.selectFrom('voices').selectAll('voices');
     if (q.onlyMine) {
-      query = query.where('voices.created_by', '=', q.viewerId);
+      page = page.where('voices.created_by', '=', q.viewerId);
     } else {
-      query = query.where((eb) =>
+      page = page.where((eb) =>
         eb.or([
           eb.and([eb('voices.is_public', '=', 1), eb('voices.status', '=', 'ready')]),
           eb('voices.created_by', '=', q.viewerId),
@@ -94,19 +93,27 @@ export class VoiceRepository {
         ]),
       );
     }
-    if (q.gender) query = query.where('voices.voice_gender', '=', q.gender);
+    if (q.gender) page = page.where('voices.voice_gender', '=', q.gender);
     if (q.keyword) {
       // Case-insensitive on both dialects: SQLite's LIKE folds ASCII case, but
       // MySQL's follows the column collation (binary in some databases).
-      query = query.where(
+      page = page.where(
         sql<boolean>`lower(voices.voice_name) like lower(${'%' + escapeLike(q.keyword) + '%'}) escape ${'\\'}`,
       );
     }
-    return query
+    const inner = page
       .orderBy('voices.created_at', 'asc')
       .orderBy('voices.id', 'asc')
       .limit(q.limit)
       .offset(q.offset)
+      .as('v');
+    return this.db
+      .selectFrom(inner)
+      .innerJoin('users', 'users.id', 'v.created_by')
+      .selectAll('v')
+      .select('users.username as owner_username')
+      .orderBy('v.created_at', 'asc')
+      .orderBy('v.id', 'asc')
       .execute();
   }
 
