@@ -1,6 +1,6 @@
 import { build } from './app.js';
 import { configOrExit, fatal } from './boot.js';
-import { openDatabase } from './repositories/db.js';
+import { openDatabase, optimizeDatabase } from './repositories/db.js';
 import { migrateToLatest } from './repositories/migrate.js';
 
 /** Entry point of `npm start`: validate config, migrate, listen, sweep, stop cleanly. */
@@ -8,12 +8,13 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const db = openDatabase(config.database);
   await migrateToLatest(db.db);
+  await optimizeDatabase(db);
   const app = await build({ config, db, runWorker: config.jobs.runInServer });
   const { files } = app.services;
 
   const sweep = () =>
-    files
-      .sweep()
+    optimizeDatabase(db)
+      .then(() => files.sweep())
       .then((r) => app.log.info(r, 'storage sweep done'))
       .catch((err: unknown) => app.log.error({ err }, 'storage sweep failed'));
   const sweeper =
