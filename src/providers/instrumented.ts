@@ -1,5 +1,6 @@
 import type {
   CreateVoiceInput,
+  ListVoicesOptions,
   ProviderVoice,
   SynthesizeInput,
   VoiceProvider,
@@ -48,7 +49,7 @@ export class InstrumentedProvider implements VoiceProvider {
   getVoice(voiceId: string, signal?: AbortSignal): Promise<ProviderVoice> {
     return this.timed('query', () => this.inner.getVoice(voiceId, signal));
   }
-  listVoices(opts: Parameters<VoiceProvider['listVoices']>[0]): Promise<ProviderVoice[]> {
+  listVoices(opts: ListVoicesOptions): Promise<ProviderVoice[]> {
     return this.timed('list', () => this.inner.listVoices(opts));
   }
   deleteVoice(voiceId: string, signal?: AbortSignal): Promise<void> {

@@ -34,6 +34,14 @@ export interface CreateVoiceInput {
   signal?: AbortSignal;
 }
 
+export interface ListVoicesOptions {
+  prefix?: string;
+  /** 0-based. */
+  pageIndex?: number;
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
 export type AudioFormat = 'mp3' | 'wav' | 'pcm';
 
 export interface SynthesizeInput {
@@ -67,12 +75,7 @@ export interface VoiceProvider {
   /** Throws ProviderError kind `not_found` for an unknown id. */
   getVoice(voiceId: string, signal?: AbortSignal): Promise<ProviderVoice>;
   /** Voices whose id carries `prefix`, one page (0-based index). */
-  listVoices(opts: {
-    prefix?: string;
-    pageIndex?: number;
-    pageSize?: number;
-    signal?: AbortSignal;
-  }): Promise<ProviderVoice[]>;
+  listVoices(opts: ListVoicesOptions): Promise<ProviderVoice[]>;
   /** Idempotent: deleting an unknown voice resolves. */
   deleteVoice(voiceId: string, signal?: AbortSignal): Promise<void>;
   /** Audio in `format` as chunks in playback order; the first carries any header. */

@@ -27,14 +27,17 @@ export class VoiceRepository {
     await this.db.insertInto('voices').values(row).execute();
   }
 
-  findById(id: string): Promise<VoiceWithOwner | undefined> {
+  /** Voices joined with their owner's username. */
+  private withOwner() {
     return this.db
       .selectFrom('voices')
       .innerJoin('users', 'users.id', 'voices.created_by')
       .selectAll('voices')
-      .select('users.username as owner_username')
-      .where('voices.id', '=', id)
-      .executeTakeFirst();
+      .select('users.username as owner_username');
+  }
+
+  findById(id: string): Promise<VoiceWithOwner | undefined> {
+    return this.withOwner().where('voices.id', '=', id).executeTakeFirst();
   }
 
   async update(id: string, patch: Partial<Omit<VoiceRow, 'id' | 'created_by'>>): Promise<void> {
@@ -119,11 +122,7 @@ export class VoiceRepository {
 
   /** All of one user's voices, newest first. */
   listByOwner(ownerId: string): Promise<VoiceWithOwner[]> {
-    return this.db
-      .selectFrom('voices')
-      .innerJoin('users', 'users.id', 'voices.created_by')
-      .selectAll('voices')
-      .select('users.username as owner_username')
+    return this.withOwner()
       .where('voices.created_by', '=', ownerId)
       .orderBy('voices.created_at', 'desc')
       .orderBy('voices.id', 'desc')

@@ -7,6 +7,7 @@ import pRetry, { AbortError, type Options as RetryOptions } from 'p-retry';
 import {
   ProviderError,
   type CreateVoiceInput,
+  type ListVoicesOptions,
   type ProviderVoice,
   type ProviderVoiceStatus,
   type SynthesizeInput,
@@ -202,12 +203,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
   }
 
   /** One page of voices (0-based), filtered by prefix at DashScope. */
-  async listVoices(opts: {
-    prefix?: string;
-    pageIndex?: number;
-    pageSize?: number;
-    signal?: AbortSignal;
-  }): Promise<ProviderVoice[]> {
+  async listVoices(opts: ListVoicesOptions): Promise<ProviderVoice[]> {
     return this.instrument('list', () =>
       this.withRetry(
         () => this.listPage(opts.prefix, opts.pageIndex ?? 0, opts.pageSize ?? 10, opts.signal),

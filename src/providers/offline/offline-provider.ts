@@ -15,6 +15,7 @@ import { assessBytes, type QualityVerdict } from '../../audio/quality.js';
 import {
   ProviderError,
   type CreateVoiceInput,
+  type ListVoicesOptions,
   type ProviderVoice,
   type SynthesizeInput,
   type VoiceProvider,
@@ -214,12 +215,7 @@ export class OfflineVoiceProvider implements VoiceProvider {
     return voice;
   }
 
-  async listVoices(opts: {
-    prefix?: string;
-    pageIndex?: number;
-    pageSize?: number;
-    signal?: AbortSignal;
-  }): Promise<ProviderVoice[]> {
+  async listVoices(opts: ListVoicesOptions): Promise<ProviderVoice[]> {
     opts.signal?.throwIfAborted();
     const pageIndex = Math.max(0, Math.floor(opts.pageIndex ?? 0));
     const pageSize = Math.max(1, Math.min(1000, Math.floor(opts.pageSize ?? 10)));
