@@ -39,13 +39,12 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{8,64}$/;
-const webDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  existsSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web'))
-    ? 'web'
-    : '../web',
-);
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The web page: `web/` at the repository root, seen from `src/` (tsx) or `dist/src/` (built). */
+const webDir =
+  [path.resolve(here, '..', 'web'), path.resolve(here, '..', '..', 'web')].find((d) =>
+    existsSync(path.join(d, 'index.html')),
+  ) ?? path.resolve(here, '..', 'web');
 
 /** Builds the app without listening: `server.ts` listens, tests `inject`. */
 export async function build(deps: AppDeps): Promise<FastifyInstance> {
