@@ -414,7 +414,7 @@ export class FileService {
     const voice = await this.files.usedByVoice(file.id);
     if (voice) {
       throw ERRORS.conflict(`The file is used by voice '${voice.voice_name}'`, {
-        info: `delete voice ${voice.id} first`,
+        info: 'delete the voice first; its id is in voice_id',
         extra: { voice_id: voice.id },
       });
     }
