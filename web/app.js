@@ -927,11 +927,8 @@ function voiceCard(v) {
     { class: 'badges' },
     badge(v.status, `st-${v.status}`),
     badge(GENDER_LABEL[v.voice_gender] || v.voice_gender, 'b-gender'),
-    v.is_public
-      ? badge('Public', 'b-public')
-      : mine
-        ? badge('Private', 'b-private')
-        : badge('Shared with you', 'b-shared'),
+    v.is_public ? badge('Public', 'b-public') : mine ? badge('Private', 'b-private') : null,
+    v.is_shared_with_current_user ? badge('Shared with you', 'b-shared') : null,
   );
   const meta = h(
     'div',

@@ -3,7 +3,11 @@ import type { Db } from './db.js';
 import type { VoicesTable, VoiceStatus } from './schema.js';
 
 export type VoiceRow = VoicesTable;
-export type VoiceWithOwner = VoiceRow & { owner_username: string };
+export type VoiceWithOwner = VoiceRow & {
+  owner_username: string;
+  /** Set by listings: whether the voice is shared with the viewer (1/0 or boolean). */
+  shared_with_viewer?: number | boolean;
+};
 
 export interface VoiceListQuery {
   viewerId: string;
@@ -115,6 +119,17 @@ export class VoiceRepository {
       .innerJoin('users', 'users.id', 'v.created_by')
       .selectAll('v')
       .select('users.username as owner_username')
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('voice_shares')
+              .select('voice_shares.voice_id')
+              .whereRef('voice_shares.voice_id', '=', 'v.id')
+              .where('voice_shares.user_id', '=', q.viewerId),
+          )
+          .as('shared_with_viewer'),
+      )
       .orderBy('v.created_at', 'asc')
       .orderBy('v.id', 'asc')
       .execute();

@@ -14,6 +14,9 @@ export function voiceView(v: VoiceWithOwner, viewerId: string) {
     created_by_username: v.owner_username,
     created_at: v.created_at,
     is_created_by_current_user: v.created_by === viewerId,
+    /** **new**: the owner shared this voice with the viewer. */
+    is_shared_with_current_user:
+      v.created_by !== viewerId && Boolean(Number(v.shared_with_viewer ?? 0)),
     status: v.status,
     error_info: v.error_info,
     provider: v.provider,

@@ -476,9 +476,11 @@ export class VoiceService {
   /** Owner sees every status; others only ready voices that are public or shared with them. */
   private async findVisible(userId: string, voiceId: string): Promise<VoiceWithOwner> {
     assertVoiceId(voiceId);
-    return assertCanUseVoice(userId, await this.voices.findById(voiceId), () =>
-      this.voices.isSharedWith(voiceId, userId),
-    );
+    const found = await this.voices.findById(voiceId);
+    const shared =
+      !!found && found.created_by !== userId && (await this.voices.isSharedWith(voiceId, userId));
+    const v = await assertCanUseVoice(userId, found, async () => shared);
+    return shared ? { ...v, shared_with_viewer: true } : v;
   }
 
   private async findOwned(userId: string, voiceId: string): Promise<VoiceWithOwner> {

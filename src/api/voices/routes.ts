@@ -20,6 +20,7 @@ export const VoiceObject = Type.Object({
   created_by_username: Type.String(),
   created_at: Type.String(),
   is_created_by_current_user: Type.Boolean(),
+  is_shared_with_current_user: Type.Boolean(),
   status: Type.String({ description: 'pending | processing | ready | failed' }),
   error_info: Nullable(Type.String()),
   provider: Type.String(),
