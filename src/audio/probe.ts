@@ -28,6 +28,33 @@ export interface ProbeResult {
  *
  * Throws {@link AudioUnreadableError} when the bytes cannot be parsed as audio.
  */
+/** Audio the probe had to decode anyway (MP4 channels, ADTS duration), for reuse. */
+const decodedDuringProbe = new WeakMap<ProbeResult, DecodedAudio>();
+
+/** The decoded audio of bytes that `probe` came from, reusing a decode the probe already did. */
+export async function decodeProbed(bytes: Uint8Array, probe: ProbeResult): Promise<DecodedAudio> {
+  return decodedDuringProbe.get(probe) ?? decodeAudio(bytes);
+}
+
+/**
+ * Whether the body plays for much less than the headers promise (a cut-off
+ * upload, garbage after a valid header): less than `minRatio` × the promised
+ * duration − `slackSec`, for promises longer than `minPromisedSec`. Returns
+ * what is wrong in words, or undefined.
+ */
+export function truncation(
+  probe: ProbeResult,
+  decoded: DecodedAudio,
+  rule: { minRatio: number; slackSec: number; minPromisedSec: number },
+): string | undefined {
+  if (probe.durationSec <= rule.minPromisedSec) return undefined;
+  if (decoded.durationSec >= probe.durationSec * rule.minRatio - rule.slackSec) return undefined;
+  return (
+    `The headers promise ${probe.durationSec.toFixed(1)} s of audio but only ` +
+    `${decoded.durationSec.toFixed(1)} s decode: the file is damaged or truncated.`
+  );
+}
+
 export async function probeAudio(input: Uint8Array | string): Promise<ProbeResult> {
   const bytes = typeof input === 'string' ? new Uint8Array(await readFile(input)) : input;
   if (bytes.length === 0) throw new AudioUnreadableError('empty', 'The file is empty.');
@@ -72,6 +99,7 @@ export async function probeAudio(input: Uint8Array | string): Promise<ProbeResul
   };
   if (format.bitrate && Number.isFinite(format.bitrate))
     result.bitrate = Math.round(format.bitrate);
+  if (decoded) decodedDuringProbe.set(result, decoded);
   return result;
 }
 

@@ -1,7 +1,7 @@
 import { analyzeSpeech, type SpeechAnalysis } from './analysis.js';
-import { decodeAudio, type DecodedAudio, type MonoPcm } from './decode.js';
+import { type DecodedAudio, type MonoPcm } from './decode.js';
 import { AudioUnreadableError } from './errors.js';
-import { probeAudio, type ProbeResult } from './probe.js';
+import { decodeProbed, probeAudio, truncation, type ProbeResult } from './probe.js';
 import { isAudioType, sniffType, type SniffResult } from './sniff.js';
 
 /** Verdict classes, exactly those of the test-audio manifest. */
@@ -262,7 +262,7 @@ export async function assessBytes(bytes: Uint8Array, ext?: string): Promise<Byte
   let decoded: DecodedAudio;
   try {
     probe = await probeAudio(bytes);
-    decoded = await decodeAudio(bytes);
+    decoded = await decodeProbed(bytes, probe);
   } catch (error) {
     if (!(error instanceof AudioUnreadableError)) throw error;
     return unusable(
@@ -272,7 +272,7 @@ export async function assessBytes(bytes: Uint8Array, ext?: string): Promise<Byte
     );
   }
   // Headers that promise far more than decodes (cut-off upload, garbage after a valid header).
-  if (probe.durationSec > 1 && decoded.durationSec < 0.5 * probe.durationSec) {
+  if (truncation(probe, decoded, { minRatio: 0.5, slackSec: 0, minPromisedSec: 1 })) {
     return unusable(
       'corrupt',
       `The audio file is damaged or truncated: its header says ${round(probe.durationSec, 1)} s but only ${round(decoded.durationSec, 1)} s can be played. Upload the complete file.`,

@@ -2,7 +2,13 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { parseStream } from 'music-metadata';
 import { v7 as uuidv7 } from 'uuid';
-import { AudioUnreadableError, decodeAudio, probeAudio, sniffType } from '../audio/index.js';
+import {
+  AudioUnreadableError,
+  decodeProbed,
+  probeAudio,
+  sniffType,
+  truncation,
+} from '../audio/index.js';
 import { ERRORS } from '../errors.js';
 import type { FileRepository, FileRow } from '../repositories/file.repository.js';
 import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../storage/blob-store.js';
@@ -529,14 +535,12 @@ export class FileService {
         const bytes = await this.readAll({ storage_key: staged.key });
         const p = await probeAudio(bytes);
         if (DECODE_CHECKED.has(type.ext) && p.durationSec <= DECODE_CHECK_MAX_SEC) {
-          const decoded = await decodeAudio(bytes);
-          if (decoded.durationSec < p.durationSec * 0.9 - 0.5) {
-            throw new AudioUnreadableError(
-              'truncated',
-              `The headers promise ${p.durationSec.toFixed(1)} s of audio but only ` +
-                `${decoded.durationSec.toFixed(1)} s decode: the file is damaged or truncated.`,
-            );
-          }
+          const problem = truncation(p, await decodeProbed(bytes, p), {
+            minRatio: 0.9,
+            slackSec: 0.5,
+            minPromisedSec: 0,
+          });
+          if (problem) throw new AudioUnreadableError('truncated', problem);
         }
         return {
           type,
