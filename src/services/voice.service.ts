@@ -256,7 +256,9 @@ export class VoiceService {
     const onlyMine =
       input.created_by_current_user === true || input.created_by_current_user === 'true';
     const gen = await this.lists.generation('voices');
-    const key = `voices:${gen}:${userId}:${onlyMine ? 1 : 0}:${gender ?? 'all'}:${page}:${pageSize}:${keyword}`;
+    // The keyword is hashed so a long one cannot make a long cache key.
+    const kw = keyword ? createHash('sha256').update(keyword).digest('base64url').slice(0, 22) : '';
+    const key = `voices:${gen}:${userId}:${onlyMine ? 1 : 0}:${gender ?? 'all'}:${page}:${pageSize}:${kw}`;
     const rows = await this.lists.remember(key, () =>
       this.voices.list({
         viewerId: userId,
