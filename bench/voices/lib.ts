@@ -2,7 +2,6 @@
  * Small helpers shared by the voice benchmarks: argument parsing, percentiles,
  * a free port, a seeded random source and plain-text tables.
  */
-import { createServer } from 'node:net';
 import os from 'node:os';
 
 /** `--name value` or `--name=value` from argv; undefined when absent. */
@@ -65,18 +64,7 @@ export function table(head: string[], rows: (string | number)[][]): string {
   ].join('\n');
 }
 
-/** A port that was free a moment ago (so PUBLIC_BASE_URL can name it before the app listens). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../test/helpers/spawn.js';
 
 /** mulberry32: a small deterministic PRNG, so every run seeds the same data. */
 export function rng(seed: number): () => number {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Dialect } from '../../../src/repositories/db.js';
 import type { AppDeps } from '../../../src/app.js';
@@ -12,18 +11,8 @@ export type Json = any;
 
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** A port that was free a moment ago (so PUBLIC_BASE_URL can name it before the app listens). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../helpers/spawn.js';
+import { freePort } from '../../helpers/spawn.js';
 
 export interface Served extends TestApp {
   base: string;
