@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify';
+import type { LoggerOptions } from 'pino';
 
 /** Paths pino replaces with [Redacted]: credentials never reach the logs. */
 export const REDACT_PATHS = [
@@ -22,7 +22,8 @@ export function scrubUrl(url: string): string {
   return url.replace(/([?&](?:sig|signature|token)=)[^&]*/gi, '$1[Redacted]');
 }
 
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+/** Pino options shared by the HTTP server and the worker. */
+export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { createServices } from './container.js';
-import { REDACT_PATHS } from './logger.js';
+import { loggerOptions } from './logger.js';
 import { openDatabase } from './repositories/db.js';
 import { migrateToLatest } from './repositories/migrate.js';
 import { configOrExit, fatal } from './boot.js';
@@ -12,10 +12,7 @@ import { configOrExit, fatal } from './boot.js';
  */
 async function main(): Promise<void> {
   const config = configOrExit();
-  const log = pino({
-    level: config.logLevel,
-    redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
-  });
+  const log = pino(loggerOptions(config.logLevel));
   const db = openDatabase(config.database);
   await migrateToLatest(db.db);
   const services = await createServices(config, db, log);
