@@ -54,7 +54,7 @@ async function addUsers(t: TestDb) {
         avatar_url: null,
         created_at: now,
         updated_at: now,
-      } as never)
+      })
       .execute();
   }
 }
