@@ -172,7 +172,7 @@ async function explain(
     }, opts);
     // The plan of every statement the last call ran (a listing may run several).
     const plans: string[] = [];
-    for (const c of captured) plans.push(await planOf(h, c));
+    for (const c of captured) if (/^\s*select/i.test(c.sql)) plans.push(await planOf(h, c));
     return { sql: captured.map((c) => c.sql).join(';\n'), plan: plans.join('\n--\n'), dbOnly };
   } finally {
     await h.close();
