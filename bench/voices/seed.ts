@@ -13,6 +13,7 @@ import type {
   VoiceSharesTable,
   VoiceStatus,
 } from '../../src/repositories/schema.js';
+import { nameGrams } from '../../src/repositories/voice-name-grams.js';
 import { rng } from './lib.js';
 
 const ADJECTIVES = [
@@ -28,6 +29,11 @@ const NOUNS = [
   'Grace', 'Ivan', 'Zara', 'Marco', 'Ana', 'Tom', 'Lena', 'Ravi', 'Nora', 'Felix', 'Ingrid',
   'Kofi', 'Julia', 'Sven', 'Hana', 'Diego', 'Clara', 'Arjun', 'Maya', 'Leo', 'Rosa',
 ]; // prettier-ignore
+/** Chinese names for a fifth of the voices: "<adjective>的<noun>" or "<surname><given name>". */
+const CN_ADJECTIVES = ['温柔', '沉稳', '明亮', '低沉', '轻快', '亲切', '清脆', '成熟', '甜美', '磁性']; // prettier-ignore
+const CN_NOUNS = ['讲述者', '主播', '老师', '导游', '播音员', '助手', '朗读者', '主持人']; // prettier-ignore
+const CN_SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵', '吴', '周']; // prettier-ignore
+const CN_GIVEN = ['伟', '芳', '娜', '敏', '静', '强', '磊', '洋', '艳', '杰', '小明', '晓红']; // prettier-ignore
 const USERNAMES = [
   'alice', 'bob', 'chen', 'liwei', 'mei', 'hiro', 'sofia', 'lucas', 'amara', 'noah', 'olivia',
   'mateo', 'priya', 'omar', 'elena', 'yuki', 'lars', 'fatima', 'jonas', 'grace',
@@ -43,9 +49,12 @@ const DESCRIPTIONS = [
   '',
 ];
 
-/** Words the benchmark searches for: one common, one absent. */
+/** Words the benchmark searches for: common, rare (one voice in 100,000), absent, Chinese. */
 export const COMMON_KEYWORD = 'Narrator';
 export const ABSENT_KEYWORD = 'Zephyrine';
+export const RARE_KEYWORD = 'Quillon';
+export const CJK_KEYWORD = '小明';
+export const CJK_COMMON_KEYWORD = '老师';
 
 const QUALITY = JSON.stringify({
   verdict: 'good',
@@ -138,6 +147,13 @@ export async function seedVoices(
   const perStatement = dialect === 'sqlite' ? 1000 : 5000; // SQLite: ≤ 32,766 bound values
   const BATCH = 5000;
   const shares: VoiceSharesTable[] = [];
+  const voiceName = (i: number): string => {
+    if (i % 100_000 === 50_000) return `${RARE_KEYWORD} ${pick(NOUNS)}`;
+    const r = rand();
+    if (r < 0.1) return `${pick(CN_ADJECTIVES)}的${pick(CN_NOUNS)}`;
+    if (r < 0.2) return `${pick(CN_SURNAMES)}${pick(CN_GIVEN)}`;
+    return `${pick(ADJECTIVES)} ${pick(NOUNS)}${rand() < 0.3 ? ` ${1 + Math.floor(rand() * 99)}` : ''}`;
+  };
   let viewerOwned = 0;
   let viewerShared = 0;
   for (let b = 0; b < rows; b += BATCH) {
@@ -161,7 +177,7 @@ export async function seedVoices(
       const ready = status === 'ready';
       batch.push({
         id,
-        voice_name: `${pick(ADJECTIVES)} ${pick(NOUNS)}${rand() < 0.3 ? ` ${1 + Math.floor(rand() * 99)}` : ''}`,
+        voice_name: voiceName(i),
         voice_gender: pick(['male', 'female', 'female', 'male', 'other'] as const),
         voice_description: pick(DESCRIPTIONS),
         is_public: isPublic,
@@ -188,9 +204,19 @@ export async function seedVoices(
         }
       }
     }
+    // The keyword index rows, as VoiceRepository.insert writes them.
+    const grams = batch.flatMap((v) =>
+      nameGrams(v.voice_name).map((gram) => ({ gram, voice_id: v.id })),
+    );
+    const gramsPerStatement = dialect === 'sqlite' ? 16_000 : 20_000;
     await db.transaction().execute(async (trx) => {
       for (let i = 0; i < batch.length; i += perStatement) {
         await trx.executeQuery(multiRowInsert('voices', batch.slice(i, i + perStatement)));
+      }
+      for (let i = 0; i < grams.length; i += gramsPerStatement) {
+        await trx.executeQuery(
+          multiRowInsert('voice_name_grams', grams.slice(i, i + gramsPerStatement)),
+        );
       }
     });
     onProgress?.(Math.min(rows, b + BATCH));

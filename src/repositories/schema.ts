@@ -95,11 +95,18 @@ export interface JobsTable {
   updated_at: string;
 }
 
+/** The keyword index: one row per distinct 2-/3-gram of a voice's lower-cased name. */
+export interface VoiceNameGramsTable {
+  gram: string;
+  voice_id: string;
+}
+
 export interface Database {
   users: UsersTable;
   captchas: CaptchasTable;
   files: FilesTable;
   voices: VoicesTable;
   voice_shares: VoiceSharesTable;
+  voice_name_grams: VoiceNameGramsTable;
   jobs: JobsTable;
 }

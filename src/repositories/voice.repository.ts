@@ -1,6 +1,28 @@
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Db } from './db.js';
-import type { VoicesTable, VoiceStatus } from './schema.js';
+import type { Database, VoicesTable, VoiceStatus } from './schema.js';
+import { keywordGrams, nameGrams, nameMatches } from './voice-name-grams.js';
+
+/**
+ * A keyword whose rarest gram is held by fewer voices than this is answered
+ * from those voices; past it, the keyword is common and a walk of the listing
+ * in order meets its matches soon.
+ */
+export const KEYWORD_CANDIDATES = 5000;
+
+const byListingOrder = (
+  a: { created_at: string; id: string },
+  b: { created_at: string; id: string },
+) =>
+  a.created_at < b.created_at
+    ? -1
+    : a.created_at > b.created_at
+      ? 1
+      : a.id < b.id
+        ? -1
+        : a.id > b.id
+          ? 1
+          : 0;
 
 export type VoiceRow = VoicesTable;
 export type VoiceWithOwner = VoiceRow & {
@@ -25,10 +47,18 @@ export function escapeLike(s: string): string {
 
 /** Voice rows and shares. Visibility rules are passed in, not decided here. */
 export class VoiceRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** See KEYWORD_CANDIDATES; tests lower it to reach the common-keyword path. */
+    private readonly keywordCandidates = KEYWORD_CANDIDATES,
+  ) {}
 
+  /** Inserts the voice with its keyword grams, in one transaction. */
   async insert(row: VoiceRow): Promise<void> {
-    await this.db.insertInto('voices').values(row).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('voices').values(row).execute();
+      await writeGrams(trx, row.id, row.voice_name);
+    });
   }
 
   /** Voices joined with their owner's username. */
@@ -45,7 +75,16 @@ export class VoiceRepository {
   }
 
   async update(id: string, patch: Partial<Omit<VoiceRow, 'id' | 'created_by'>>): Promise<void> {
-    await this.db.updateTable('voices').set(patch).where('id', '=', id).execute();
+    const name = patch.voice_name;
+    if (name === undefined) {
+      await this.db.updateTable('voices').set(patch).where('id', '=', id).execute();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('voices').set(patch).where('id', '=', id).execute();
+      await trx.deleteFrom('voice_name_grams').where('voice_id', '=', id).execute();
+      await writeGrams(trx, id, name);
+    });
   }
 
   /** Updates only while the voice is in one of `from` (a guarded state transition). */
@@ -66,6 +105,7 @@ export class VoiceRepository {
   async delete(id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('voice_shares').where('voice_id', '=', id).execute();
+      await trx.deleteFrom('voice_name_grams').where('voice_id', '=', id).execute();
       await trx.deleteFrom('voices').where('id', '=', id).execute();
     });
   }
@@ -73,49 +113,15 @@ export class VoiceRepository {
   /**
    * The library listing: oldest first. Without `onlyMine`: public ready
    * voices, the viewer's own (any status) and ready voices shared with them.
+   *
+   * The page's ids are chosen first, by the cheapest path for the query
+   * (see `pageIds`), then joined with their owners.
    */
   async list(q: VoiceListQuery): Promise<VoiceWithOwner[]> {
-    // Pick the page of voices first, then join the owners: the planner can walk
-    // the created_at index in order and stop after the page, instead of
-    // joining every visible voice to users and sorting them all.
-    let page = this.db.selectFrom('voices').selectAll('voices');
-    if (q.onlyMine) {
-      page = page.where('voices.created_by', '=', q.viewerId);
-    } else {
-      page = page.where((eb) =>
-        eb.or([
-          eb.and([eb('voices.is_public', '=', 1), eb('voices.status', '=', 'ready')]),
-          eb('voices.created_by', '=', q.viewerId),
-          eb.and([
-            eb('voices.status', '=', 'ready'),
-            eb(
-              'voices.id',
-              'in',
-              eb
-                .selectFrom('voice_shares')
-                .select('voice_shares.voice_id')
-                .where('voice_shares.user_id', '=', q.viewerId),
-            ),
-          ]),
-        ]),
-      );
-    }
-    if (q.gender) page = page.where('voices.voice_gender', '=', q.gender);
-    if (q.keyword) {
-      // Case-insensitive on both dialects: SQLite's LIKE folds ASCII case, but
-      // MySQL's follows the column collation (binary in some databases).
-      page = page.where(
-        sql<boolean>`lower(voices.voice_name) like lower(${'%' + escapeLike(q.keyword) + '%'}) escape ${'\\'}`,
-      );
-    }
-    const inner = page
-      .orderBy('voices.created_at', 'asc')
-      .orderBy('voices.id', 'asc')
-      .limit(q.limit)
-      .offset(q.offset)
-      .as('v');
-    return this.db
-      .selectFrom(inner)
+    const ids = await this.pageIds(q);
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('voices as v')
       .innerJoin('users', 'users.id', 'v.created_by')
       .selectAll('v')
       .select('users.username as owner_username')
@@ -130,9 +136,157 @@ export class VoiceRepository {
           )
           .as('shared_with_viewer'),
       )
-      .orderBy('v.created_at', 'asc')
-      .orderBy('v.id', 'asc')
+      .where('v.id', 'in', ids)
       .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /**
+   * The ids of one listing page, in order:
+   * - a keyword of two characters or more whose rarest gram is held by fewer
+   *   than `keywordCandidates` voices: those voices, checked and sorted here;
+   * - a keyword of one character, or one made only of common grams: a walk of
+   *   the listing in order, filtered by LIKE (common means matches come soon);
+   * - no keyword: each source of the visible set (public ready, own, shared)
+   *   read in index order up to the page's end, merged, then cut.
+   */
+  private async pageIds(q: VoiceListQuery): Promise<string[]> {
+    if (q.keyword) {
+      const gram = await this.rarestGram(keywordGrams(q.keyword));
+      if (gram) return this.keywordPageFromGram(q, q.keyword, gram);
+      return this.scanPage(q);
+    }
+    if (q.onlyMine) return this.scanPage(q);
+    return this.visiblePage(q);
+  }
+
+  /** The gram held by the fewest voices, when that is under the cap; else undefined. */
+  private async rarestGram(grams: string[]): Promise<string | undefined> {
+    let best: { gram: string; n: number } | undefined;
+    for (const gram of grams) {
+      const r = await this.db
+        .selectFrom((eb) =>
+          eb
+            .selectFrom('voice_name_grams')
+            .select('voice_id')
+            .where('gram', '=', gram)
+            .limit(this.keywordCandidates)
+            .as('g'),
+        )
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
+      const n = Number(r.n);
+      if (n === 0) return gram;
+      if (!best || n < best.n) best = { gram, n };
+    }
+    return best && best.n < this.keywordCandidates ? best.gram : undefined;
+  }
+
+  private async keywordPageFromGram(
+    q: VoiceListQuery,
+    keyword: string,
+    gram: string,
+  ): Promise<string[]> {
+    let candidates = this.db
+      .selectFrom('voice_name_grams as g')
+      .innerJoin('voices', 'voices.id', 'g.voice_id')
+      .select(['voices.id', 'voices.voice_name', 'voices.created_at'])
+      .where('g.gram', '=', gram);
+    candidates = candidates.where((eb) => this.visibleTo(eb, q));
+    if (q.gender) candidates = candidates.where('voices.voice_gender', '=', q.gender);
+    const rows = await candidates.execute();
+    return rows
+      .filter((r) => nameMatches(r.voice_name, keyword))
+      .sort(byListingOrder)
+      .slice(q.offset, q.offset + q.limit)
+      .map((r) => r.id);
+  }
+
+  /** A walk of the listing in order, with the filters as SQL (own voices, or LIKE). */
+  private async scanPage(q: VoiceListQuery): Promise<string[]> {
+    let page = this.db.selectFrom('voices').select('voices.id');
+    page = page.where((eb) => this.visibleTo(eb, q));
+    if (q.gender) page = page.where('voices.voice_gender', '=', q.gender);
+    if (q.keyword) {
+      // Case-insensitive on both dialects: SQLite's LIKE folds ASCII case, but
+      // MySQL's follows the column collation (binary in some databases).
+      page = page.where(
+        sql<boolean>`lower(voices.voice_name) like lower(${'%' + escapeLike(q.keyword) + '%'}) escape ${'\\'}`,
+      );
+    }
+    const rows = await page
+      .orderBy('voices.created_at', 'asc')
+      .orderBy('voices.id', 'asc')
+      .limit(q.limit)
+      .offset(q.offset)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * The visible set without a keyword: public ready voices through the
+   * covering (is_public, status, created_at, id) index, the viewer's own and
+   * those shared with them, each read in order only up to the page's end.
+   */
+  private async visiblePage(q: VoiceListQuery): Promise<string[]> {
+    const end = q.offset + q.limit;
+    let pub = this.db
+      .selectFrom('voices')
+      .select(['voices.id', 'voices.created_at'])
+      .where('voices.is_public', '=', 1)
+      .where('voices.status', '=', 'ready');
+    let own = this.db
+      .selectFrom('voices')
+      .select(['voices.id', 'voices.created_at'])
+      .where('voices.created_by', '=', q.viewerId);
+    let shared = this.db
+      .selectFrom('voice_shares')
+      .innerJoin('voices', 'voices.id', 'voice_shares.voice_id')
+      .select(['voices.id', 'voices.created_at'])
+      .where('voice_shares.user_id', '=', q.viewerId)
+      .where('voices.status', '=', 'ready');
+    if (q.gender) {
+      pub = pub.where('voices.voice_gender', '=', q.gender);
+      own = own.where('voices.voice_gender', '=', q.gender);
+      shared = shared.where('voices.voice_gender', '=', q.gender);
+    }
+    const firstUpToEnd = <T extends typeof pub>(b: T) =>
+      b.orderBy('voices.created_at', 'asc').orderBy('voices.id', 'asc').limit(end);
+    const merged = this.db
+      .selectFrom(firstUpToEnd(pub).as('p'))
+      .selectAll()
+      .union(this.db.selectFrom(firstUpToEnd(own).as('o')).selectAll())
+      .union(this.db.selectFrom(firstUpToEnd(shared as unknown as typeof pub).as('s')).selectAll());
+    const rows = await this.db
+      .selectFrom(merged.as('u'))
+      .select('u.id')
+      .orderBy('u.created_at', 'asc')
+      .orderBy('u.id', 'asc')
+      .limit(q.limit)
+      .offset(q.offset)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Who may see a voice in the listing (the rule itself lives in services/access.ts). */
+  private visibleTo(eb: ExpressionBuilder<Database, 'voices'>, q: VoiceListQuery) {
+    if (q.onlyMine) return eb('voices.created_by', '=', q.viewerId);
+    return eb.or([
+      eb.and([eb('voices.is_public', '=', 1), eb('voices.status', '=', 'ready')]),
+      eb('voices.created_by', '=', q.viewerId),
+      eb.and([
+        eb('voices.status', '=', 'ready'),
+        eb(
+          'voices.id',
+          'in',
+          eb
+            .selectFrom('voice_shares')
+            .select('voice_shares.voice_id')
+            .where('voice_shares.user_id', '=', q.viewerId),
+        ),
+      ]),
+    ]);
   }
 
   /** All of one user's voices, newest first. */
@@ -179,4 +333,10 @@ export class VoiceRepository {
       .orderBy('voice_shares.created_at')
       .execute();
   }
+}
+
+/** The keyword index rows of one voice name. */
+async function writeGrams(db: Db, voiceId: string, name: string): Promise<void> {
+  const rows = nameGrams(name).map((gram) => ({ gram, voice_id: voiceId }));
+  if (rows.length > 0) await db.insertInto('voice_name_grams').values(rows).execute();
 }
