@@ -38,6 +38,8 @@ export interface VoiceListQuery {
   gender?: 'male' | 'female' | 'other';
   offset: number;
   limit: number;
+  /** Creation order; oldest first unless `desc`. */
+  order?: 'asc' | 'desc';
 }
 
 /** Escapes LIKE wildcards so a keyword matches literally. */
@@ -111,7 +113,7 @@ export class VoiceRepository {
   }
 
   /**
-   * The library listing: oldest first. Without `onlyMine`: public ready
+   * The library listing: oldest first (newest with `order: 'desc'`). Without `onlyMine`: public ready
    * voices, the viewer's own (any status) and ready voices shared with them.
    *
    * The page's ids are chosen first, by the cheapest path for the query
@@ -198,7 +200,7 @@ export class VoiceRepository {
     const rows = await candidates.execute();
     return rows
       .filter((r) => nameMatches(r.voice_name, keyword))
-      .sort(byListingOrder)
+      .sort(q.order === 'desc' ? (a, b) => byListingOrder(b, a) : byListingOrder)
       .slice(q.offset, q.offset + q.limit)
       .map((r) => r.id);
   }
@@ -215,9 +217,10 @@ export class VoiceRepository {
         sql<boolean>`lower(voices.voice_name) like lower(${'%' + escapeLike(q.keyword) + '%'}) escape ${'\\'}`,
       );
     }
+    const dir = q.order ?? 'asc';
     const rows = await page
-      .orderBy('voices.created_at', 'asc')
-      .orderBy('voices.id', 'asc')
+      .orderBy('voices.created_at', dir)
+      .orderBy('voices.id', dir)
       .limit(q.limit)
       .offset(q.offset)
       .execute();
@@ -251,8 +254,9 @@ export class VoiceRepository {
       own = own.where('voices.voice_gender', '=', q.gender);
       shared = shared.where('voices.voice_gender', '=', q.gender);
     }
+    const dir = q.order ?? 'asc';
     const firstUpToEnd = <T extends typeof pub>(b: T) =>
-      b.orderBy('voices.created_at', 'asc').orderBy('voices.id', 'asc').limit(end);
+      b.orderBy('voices.created_at', dir).orderBy('voices.id', dir).limit(end);
     const merged = this.db
       .selectFrom(firstUpToEnd(pub).as('p'))
       .selectAll()
@@ -261,8 +265,8 @@ export class VoiceRepository {
     const rows = await this.db
       .selectFrom(merged.as('u'))
       .select('u.id')
-      .orderBy('u.created_at', 'asc')
-      .orderBy('u.id', 'asc')
+      .orderBy('u.created_at', dir)
+      .orderBy('u.id', dir)
       .limit(q.limit)
       .offset(q.offset)
       .execute();

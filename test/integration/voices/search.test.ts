@@ -169,8 +169,17 @@ describe.each(dialects)('keyword search and deep pages on %s', (dialect) => {
     expect(left).toEqual([]);
   });
 
-  it('pages keyword results in listing order', async () => {
+  it('pages keyword results in listing order, either way', async () => {
     expect(await list({ keyword: 'narrator', offset: 1, limit: 1 })).toEqual(['Calm narrator 2']);
+    expect(await list({ keyword: 'narrator', order: 'desc' })).toEqual([
+      'Calm narrator 2',
+      'Gentle Narrator',
+    ]);
+    const walking = new VoiceRepository(t.db, 1);
+    expect(await list({ keyword: 'narrator', order: 'desc' }, walking)).toEqual([
+      'Calm narrator 2',
+      'Gentle Narrator',
+    ]);
   });
 });
 
@@ -215,6 +224,21 @@ describe.each(dialects)('the listing without a keyword on %s', (dialect) => {
       all.push(...page.map((v) => v.voice_name));
     }
     expect(all).toEqual(expected());
+  });
+
+  it('pages newest first when asked, the same voices in reverse', async () => {
+    const all: string[] = [];
+    for (let offset = 0; offset < 40; offset += 6) {
+      const page = await repo.list({
+        viewerId: ALICE,
+        onlyMine: false,
+        offset,
+        limit: 6,
+        order: 'desc',
+      });
+      all.push(...page.map((v) => v.voice_name));
+    }
+    expect(all).toEqual(expected().reverse());
   });
 
   it('filters by gender on the merged listing', async () => {
