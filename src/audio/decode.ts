@@ -22,7 +22,8 @@ export const ANALYSIS_RATE = 16_000;
 /** Bytes fed to the decoder at a time: small, so a decode stops soon after its bound. */
 const DECODE_CHUNK = 4096;
 
-type DecoderFormat = 'mp3' | 'flac' | 'opus' | 'oga' | 'm4a' | 'wav' | 'aac' | 'aiff' | 'caf' | 'webm' | 'amr' | 'wma';
+type DecoderFormat =
+  'mp3' | 'flac' | 'opus' | 'oga' | 'm4a' | 'wav' | 'aac' | 'aiff' | 'caf' | 'webm' | 'amr' | 'wma';
 
 const FORMAT_BY_EXT: Record<string, DecoderFormat> = {
   wav: 'wav',

@@ -69,7 +69,12 @@ function* boxes(bytes: Uint8Array, view: DataView, from: number, to: number): Ge
       size = to - at;
     }
     if (size < header) return;
-    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+    const type = String.fromCharCode(
+      bytes[at + 4]!,
+      bytes[at + 5]!,
+      bytes[at + 6]!,
+      bytes[at + 7]!,
+    );
     yield { type, start: at + header, end: Math.min(to, at + size) };
     at += size;
   }

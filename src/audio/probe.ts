@@ -75,7 +75,13 @@ export async function probeAudio(
   try {
     ({ format } = await parseBuffer(
       bytes,
-      { mimeType: sniffed?.mime, size: bytes.length },
+      // The extension as well: in worker threads music-metadata's MIME lookup can fail
+      // (its content-type parsing), and it then falls back to the file name.
+      {
+        mimeType: sniffed?.mime,
+        size: bytes.length,
+        ...(sniffed ? { path: `audio.${sniffed.ext}` } : {}),
+      },
       { duration: true, skipCovers: true },
     ));
   } catch (cause) {
@@ -190,7 +196,10 @@ function checkRiff(bytes: Uint8Array): void {
     }
     if (id === 'data') {
       if (!sawFmt) {
-        throw new AudioUnreadableError('malformed', 'The WAV file has no format chunk before its data.');
+        throw new AudioUnreadableError(
+          'malformed',
+          'The WAV file has no format chunk before its data.',
+        );
       }
       if (offset + 8 + size > bytes.length + 1) {
         throw new AudioUnreadableError(
