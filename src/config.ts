@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -77,6 +78,11 @@ const schema = z.object({
   CACHE_TTL_SEC: int(1, 86400).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
+  CPU_POOL_THREADS: int(1, 256).optional(),
+  CPU_POOL_MAX_QUEUE: int(1, 100_000).default(64),
+  CPU_TASK_TIMEOUT_SEC: int(1, 3600).default(30),
+  CPU_TASK_MEMORY_MB: int(32, 65_536).default(256),
+  MAX_SAMPLE_SEC: int(10, 3600).default(120),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -116,6 +122,14 @@ export interface Config {
   cacheTtlSec: number;
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean;
+  /**
+   * The worker pool for CPU work: `threads` (default: the cores), `maxQueue`
+   * tasks waiting at most, `taskTimeoutSec` per task, `taskMemoryMb` V8 heap
+   * per thread.
+   */
+  cpu: { threads: number; maxQueue: number; taskTimeoutSec: number; taskMemoryMb: number };
+  /** Longest audio accepted as a sample (seconds); longer audio is never decoded whole. */
+  maxSampleSec: number;
 }
 
 export class ConfigError extends Error {
@@ -217,6 +231,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheTtlSec: e.CACHE_TTL_SEC,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    cpu: {
+      threads: e.CPU_POOL_THREADS ?? availableParallelism(),
+      maxQueue: e.CPU_POOL_MAX_QUEUE,
+      taskTimeoutSec: e.CPU_TASK_TIMEOUT_SEC,
+      taskMemoryMb: e.CPU_TASK_MEMORY_MB,
+    },
+    maxSampleSec: e.MAX_SAMPLE_SEC,
   };
   return Object.freeze(config);
 }

@@ -29,6 +29,8 @@ import { VoiceService } from './services/voice.service.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { DiskBlobStore } from './storage/disk.js';
 import { UrlSigner } from './storage/signed-url.js';
+import { AudioWork } from './workers/audio-work.js';
+import { cpuFailureError, CpuPool, CpuTaskError } from './workers/cpu-pool.js';
 
 /** Adapters a caller may supply (tests pass doubles); everything else comes from config. */
 export interface Adapters {
@@ -42,6 +44,8 @@ export interface Adapters {
   sqlQueue?: ConstructorParameters<typeof SqlJobQueue>[2];
   /** Options for the job (tests shorten provider polling). */
   jobSettings?: { pollMinMs?: number; pollMaxMs?: number };
+  /** A worker pool to use instead of one made from config (not closed by this container). */
+  cpu?: CpuPool;
 }
 
 export interface Services {
@@ -57,7 +61,10 @@ export interface Services {
   provider: VoiceProvider;
   queue: JobQueue;
   handlers: JobHandlers;
-  /** Closes what this container opened (queue, provider sockets, Redis). */
+  /** The worker pool for CPU work; `cpu.load()` tells how busy it is. */
+  cpu: CpuPool;
+  audio: AudioWork;
+  /** Closes what this container opened (queue, provider sockets, worker pool, Redis). */
   close(): Promise<void>;
 }
 
@@ -126,6 +133,23 @@ export async function createServices(
         ));
   queueHolder.queue = queue;
 
+  const ownsCpu = !a.cpu;
+  const cpu =
+    a.cpu ??
+    new CpuPool({
+      threads: config.cpu.threads,
+      maxQueue: config.cpu.maxQueue,
+      taskTimeoutMs: config.cpu.taskTimeoutSec * 1000,
+      taskMemoryMb: config.cpu.taskMemoryMb,
+      onTask: (task, outcome, seconds) => {
+        metrics.cpuTaskSeconds.observe({ task, outcome }, seconds);
+        if (outcome !== 'ok' && outcome !== 'error')
+          metrics.cpuTaskFailures.inc({ task, failure: outcome });
+      },
+    });
+  metrics.watchCpuPool(() => cpu.load());
+  const audio = new AudioWork(cpu, { maxSampleSec: config.maxSampleSec });
+
   const cache: Cache = fastRedis ? new RedisCache(fastRedis) : new NoCache();
   const jsonCache = new JsonCache(cache, config.cacheTtlSec, (hit) =>
     metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }),
@@ -151,6 +175,10 @@ export async function createServices(
       secret: config.jwt.secret,
     },
     now,
+    {
+      hash: (password, rounds) => runCpu(() => cpu.run('hash_password', { password, rounds })),
+      compare: (password, hash) => runCpu(() => cpu.run('compare_password', { password, hash })),
+    },
   );
 
   let blobs = a.blobs;
@@ -173,11 +201,12 @@ export async function createServices(
     {
       maxBytes: config.storage.maxBytes,
       onUpload: (outcome) => metrics.uploads.inc({ outcome }),
+      audio,
     },
     now,
   );
 
-  const rawProvider = a.provider ?? createProvider(config, log);
+  const rawProvider = a.provider ?? createProvider(config, log, { cpu, audio });
   const provider = new InstrumentedProvider(rawProvider, (operation, outcome, seconds) => {
     metrics.providerCalls.inc({ provider: rawProvider.name, operation, outcome });
     metrics.providerCallSeconds.observe({ provider: rawProvider.name, operation }, seconds);
@@ -190,7 +219,11 @@ export async function createServices(
     files,
     provider,
     queue,
-    { createWaitSec: config.voice.createWaitSec, auditionText: config.voice.auditionText },
+    {
+      createWaitSec: config.voice.createWaitSec,
+      auditionText: config.voice.auditionText,
+      audio,
+    },
     jsonCache,
     log.child({ component: 'voices' }),
     now,
@@ -229,13 +262,26 @@ export async function createServices(
     provider,
     queue,
     handlers,
+    cpu,
+    audio,
     close: async () => {
       await queue.close();
       await provider.close();
+      if (ownsCpu) await cpu.close();
       if (ownsRedis) {
         redis?.disconnect();
         fastRedis?.disconnect();
       }
     },
   };
+}
+
+/** Pool failures of password work are the server's: 503 with Retry-After. */
+async function runCpu<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof CpuTaskError) throw cpuFailureError(err);
+    throw err;
+  }
 }

@@ -69,6 +69,46 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cpuTaskSeconds = new Histogram({
+    name: 'timbre_cpu_task_duration_seconds',
+    help: 'Worker-pool task duration (queueing included) by task and outcome',
+    labelNames: ['task', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly cpuTaskFailures = new Counter({
+    name: 'timbre_cpu_task_failures_total',
+    help: 'Worker-pool tasks that failed by task and failure (timeout, memory, queue_full, crashed)',
+    labelNames: ['task', 'failure'] as const,
+    registers: [this.registry],
+  });
+
+  /** Exposes the worker pool's queue depth, running tasks and pressure as gauges. */
+  watchCpuPool(
+    load: () => { queued: number; running: number; threads: number; pressure: number },
+  ): void {
+    new Gauge({
+      name: 'timbre_cpu_pool_tasks',
+      help: 'Worker-pool tasks by state (queued, running) and the pool size (threads)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const l = load();
+        this.set({ state: 'queued' }, l.queued);
+        this.set({ state: 'running' }, l.running);
+        this.set({ state: 'threads' }, l.threads);
+      },
+    });
+    new Gauge({
+      name: 'timbre_cpu_pool_pressure',
+      help: 'Worker-pool tasks (running + queued) per thread',
+      registers: [this.registry],
+      collect() {
+        this.set(load().pressure);
+      },
+    });
+  }
+
   constructor(queueStats?: () => Promise<QueueStats>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'timbre_' });
     if (queueStats) {

@@ -306,3 +306,22 @@ export function analyzeSpeech16k(
     silenceRatio: frames ? 1 - activeFrames / frames : 1,
   };
 }
+
+/**
+ * Median F0 (Hz) of a recording when at least `minVoicedSteps` pairs of
+ * consecutive frames are voiced, else null. Only the level and pitch tracks
+ * are computed (no spectrum, no rate): what the offline engine needs to
+ * measure its own output.
+ */
+export function pitchTrackMedian(pcm: MonoPcm, minVoicedSteps: number): number | null {
+  const track = frameTrack(toAnalysisRate(pcm).samples);
+  const voiced: number[] = [];
+  let steps = 0;
+  for (let i = 0; i < track.f0.length; i++) {
+    const f = track.f0[i]!;
+    if (f <= 0) continue;
+    voiced.push(f);
+    if (i > 0 && track.f0[i - 1]! > 0) steps++;
+  }
+  return steps >= minVoicedSteps && voiced.length ? median(voiced) : null;
+}

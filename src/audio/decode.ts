@@ -1,6 +1,8 @@
 import decode from 'audio-decode';
 
-import { AudioUnreadableError } from './errors.js';
+import { AudioTooLongError, AudioUnreadableError } from './errors.js';
+import { mp4TableSeconds } from './mp4-length.js';
+import { sniffType } from './sniff.js';
 
 /** Mono PCM: samples in [-1, 1] at `sampleRate`. */
 export interface MonoPcm {
@@ -17,30 +19,106 @@ export interface DecodedAudio extends MonoPcm {
 /** The rate every analysis in this folder works at. */
 export const ANALYSIS_RATE = 16_000;
 
+/** Bytes fed to the decoder at a time: small, so a decode stops soon after its bound. */
+const DECODE_CHUNK = 4096;
+
+type DecoderFormat =
+  'mp3' | 'flac' | 'opus' | 'oga' | 'm4a' | 'wav' | 'aac' | 'aiff' | 'caf' | 'webm' | 'amr' | 'wma';
+
+const FORMAT_BY_EXT: Record<string, DecoderFormat> = {
+  wav: 'wav',
+  mp3: 'mp3',
+  flac: 'flac',
+  m4a: 'm4a',
+  mp4: 'm4a',
+  m4b: 'm4a',
+  mov: 'm4a',
+  aac: 'aac',
+  opus: 'opus',
+  oga: 'oga',
+  ogg: 'oga',
+  ogx: 'oga',
+  webm: 'webm',
+  mkv: 'webm',
+  aif: 'aiff',
+  aiff: 'aiff',
+  caf: 'caf',
+  amr: 'amr',
+  wma: 'wma',
+  asf: 'wma',
+};
+
+export interface DecodeLimits {
+  /**
+   * Stop once this many seconds have decoded and throw {@link AudioTooLongError}:
+   * whatever the headers claim, longer audio is never decoded whole.
+   */
+  maxSec?: number;
+}
+
 /**
  * Decodes any container audio-decode understands (wav, mp3, ogg/vorbis, opus,
  * flac, m4a/AAC, ADTS AAC, webm…) to mono Float32 PCM. Channels are averaged.
- * Throws {@link AudioUnreadableError} when nothing decodes.
+ * The bytes are fed in small chunks and decoding stops at `limits.maxSec`.
+ * Throws {@link AudioUnreadableError} when nothing decodes and
+ * {@link AudioTooLongError} past the bound.
  */
-export async function decodeAudio(bytes: Uint8Array): Promise<DecodedAudio> {
+export async function decodeAudio(
+  bytes: Uint8Array,
+  limits: DecodeLimits = {},
+): Promise<DecodedAudio> {
   if (bytes.length === 0) throw new AudioUnreadableError('empty', 'The file is empty.');
-  let data: { channelData: Float32Array[]; sampleRate: number };
+  const maxSec = limits.maxSec ?? Infinity;
+  const sniffed = await sniffType(bytes.subarray(0, 64 * 1024));
+  const format = sniffed ? FORMAT_BY_EXT[sniffed.ext] : undefined;
+  if (!format) {
+    throw new AudioUnreadableError('unknown_format', 'The file is not a recognisable audio file.');
+  }
+  if (format === 'm4a') {
+    const tableSec = mp4TableSeconds(bytes);
+    if (tableSec !== undefined && tableSec > maxSec) throw new AudioTooLongError(maxSec, tableSec);
+  }
+  const parts: Float32Array[] = [];
+  let total = 0;
+  let sampleRate = 0;
+  let channels = 0;
+  const take = (r: { channelData: Float32Array[]; sampleRate: number }) => {
+    if (!r.channelData.length || !r.channelData[0]?.length) return;
+    sampleRate ||= r.sampleRate;
+    channels = Math.max(channels, r.channelData.length);
+    const mono = mixToMono(r.channelData);
+    parts.push(mono);
+    total += mono.length;
+  };
+  let decoder: Awaited<ReturnType<(typeof decode)['mp3']>> | undefined;
   try {
-    data = await decode(bytes);
+    decoder = await decode[format]();
+    for (let at = 0; at < bytes.length; at += DECODE_CHUNK) {
+      take(await decoder(bytes.subarray(at, at + DECODE_CHUNK)));
+      if (sampleRate > 0 && total / sampleRate > maxSec) {
+        throw new AudioTooLongError(maxSec, total / sampleRate);
+      }
+    }
+    take(await decoder());
+    decoder = undefined;
   } catch (cause) {
+    decoder?.free();
+    if (cause instanceof AudioTooLongError) throw cause;
     throw new AudioUnreadableError('malformed', 'The audio could not be decoded.', { cause });
   }
-  const first = data.channelData[0];
-  if (!first || first.length === 0 || !(data.sampleRate > 0)) {
+  if (total === 0 || !(sampleRate > 0)) {
     throw new AudioUnreadableError('no_audio', 'The file contains no decodable audio.');
   }
-  const samples = mixToMono(data.channelData);
-  return {
-    samples,
-    sampleRate: data.sampleRate,
-    channels: data.channelData.length,
-    durationSec: samples.length / data.sampleRate,
-  };
+  if (total / sampleRate > maxSec) throw new AudioTooLongError(maxSec, total / sampleRate);
+  const samples = parts.length === 1 ? parts[0]! : new Float32Array(total);
+  if (parts.length > 1) {
+    let offset = 0;
+    for (const p of parts) {
+      samples.set(p, offset);
+      offset += p.length;
+    }
+  }
+  return { samples, sampleRate, channels, durationSec: total / sampleRate };
 }
 
 /** Averages channels into one; returns a copy even for mono input. */

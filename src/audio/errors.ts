@@ -13,3 +13,17 @@ export class AudioUnreadableError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * Thrown when audio plays longer than the caller's bound. Decoding stops at
+ * the bound, so `playsAtLeastSec` is a lower bound, not the true length.
+ */
+export class AudioTooLongError extends Error {
+  override readonly name = 'AudioTooLongError';
+  constructor(
+    readonly limitSec: number,
+    readonly playsAtLeastSec: number,
+  ) {
+    super(`The audio plays longer than ${Math.round(limitSec)} s.`);
+  }
+}

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 
 import { parseBuffer } from 'music-metadata';
 
-import { decodeAudio, type DecodedAudio } from './decode.js';
+import { decodeAudio, type DecodedAudio, type DecodeLimits } from './decode.js';
 import { AudioUnreadableError } from './errors.js';
 import { sniffType } from './sniff.js';
 
@@ -32,8 +32,12 @@ export interface ProbeResult {
 const decodedDuringProbe = new WeakMap<ProbeResult, DecodedAudio>();
 
 /** The decoded audio of bytes that `probe` came from, reusing a decode the probe already did. */
-export async function decodeProbed(bytes: Uint8Array, probe: ProbeResult): Promise<DecodedAudio> {
-  return decodedDuringProbe.get(probe) ?? decodeAudio(bytes);
+export async function decodeProbed(
+  bytes: Uint8Array,
+  probe: ProbeResult,
+  limits: DecodeLimits = {},
+): Promise<DecodedAudio> {
+  return decodedDuringProbe.get(probe) ?? decodeAudio(bytes, limits);
 }
 
 /**
@@ -55,7 +59,14 @@ export function truncation(
   );
 }
 
-export async function probeAudio(input: Uint8Array | string): Promise<ProbeResult> {
+/**
+ * Reads the headers (see above). `limits.maxSec` bounds the decode the probe
+ * may need (MP4 channels, ADTS duration): past it, {@link AudioTooLongError}.
+ */
+export async function probeAudio(
+  input: Uint8Array | string,
+  limits: DecodeLimits = {},
+): Promise<ProbeResult> {
   const bytes = typeof input === 'string' ? new Uint8Array(await readFile(input)) : input;
   if (bytes.length === 0) throw new AudioUnreadableError('empty', 'The file is empty.');
   checkRiff(bytes);
@@ -64,7 +75,13 @@ export async function probeAudio(input: Uint8Array | string): Promise<ProbeResul
   try {
     ({ format } = await parseBuffer(
       bytes,
-      { mimeType: sniffed?.mime, size: bytes.length },
+      // The extension as well: in worker threads music-metadata's MIME lookup can fail
+      // (its content-type parsing), and it then falls back to the file name.
+      {
+        mimeType: sniffed?.mime,
+        size: bytes.length,
+        ...(sniffed ? { path: `audio.${sniffed.ext}` } : {}),
+      },
       { duration: true, skipCovers: true },
     ));
   } catch (cause) {
@@ -85,9 +102,18 @@ export async function probeAudio(input: Uint8Array | string): Promise<ProbeResul
   let channels = format.numberOfChannels;
   let decoded: DecodedAudio | undefined;
   if (durationSec === undefined || !(durationSec > 0) || container === 'm4a') {
-    decoded = await decodeAudio(bytes);
+    decoded = await decodeAudio(bytes, limits);
     durationSec = format.duration && format.duration > 0 ? format.duration : decoded.durationSec;
     if (container === 'm4a') channels = decoded.channels;
+  }
+  if (!Number.isFinite(durationSec) || !(durationSec > 0)) {
+    throw new AudioUnreadableError('malformed', 'The audio headers give no usable duration.');
+  }
+  if (format.sampleRate < MIN_RATE || format.sampleRate > MAX_RATE || channels > MAX_CHANNELS) {
+    throw new AudioUnreadableError(
+      'malformed',
+      `The audio headers are not plausible (${format.sampleRate} Hz, ${channels} channels).`,
+    );
   }
   const result: ProbeResult = {
     container,
@@ -128,6 +154,12 @@ function normaliseContainer(container: string | undefined, sniffedExt: string | 
   return sniffedExt ?? (c || 'unknown');
 }
 
+const MIN_RATE = 1000;
+const MAX_RATE = 768_000;
+const MAX_CHANNELS = 32;
+/** A real WAV has a handful of chunks (fmt, data, LIST, fact, bext…). */
+const MAX_WAV_CHUNKS = 64;
+
 /**
  * Strict RIFF/WAVE check: a RIFF size that disagrees with the file, or a data
  * chunk that runs past the end, marks a damaged or truncated file even though
@@ -147,10 +179,28 @@ function checkRiff(bytes: Uint8Array): void {
     );
   }
   let offset = 12;
+  let chunks = 0;
+  let sawFmt = false;
   while (offset + 8 <= bytes.length) {
     const id = tag(offset);
     const size = view.getUint32(offset + 4, true);
+    if (++chunks > MAX_WAV_CHUNKS) {
+      throw new AudioUnreadableError(
+        'malformed',
+        `The WAV file has more than ${MAX_WAV_CHUNKS} chunks before its audio: it is damaged or not a recording.`,
+      );
+    }
+    if (id === 'fmt ') {
+      checkWavFmt(view, offset + 8, size);
+      sawFmt = true;
+    }
     if (id === 'data') {
+      if (!sawFmt) {
+        throw new AudioUnreadableError(
+          'malformed',
+          'The WAV file has no format chunk before its data.',
+        );
+      }
       if (offset + 8 + size > bytes.length + 1) {
         throw new AudioUnreadableError(
           'truncated',
@@ -162,4 +212,33 @@ function checkRiff(bytes: Uint8Array): void {
     offset += 8 + size + (size % 2);
   }
   throw new AudioUnreadableError('malformed', 'The WAV file has no data chunk.');
+}
+
+/** The `fmt ` fields a decoder divides by or allocates from must be plausible. */
+function checkWavFmt(view: DataView, at: number, size: number): void {
+  if (size < 16 || at + 16 > view.byteLength) {
+    throw new AudioUnreadableError('malformed', 'The WAV format chunk is too short.');
+  }
+  const channels = view.getUint16(at + 2, true);
+  const rate = view.getUint32(at + 4, true);
+  const byteRate = view.getUint32(at + 8, true);
+  const blockAlign = view.getUint16(at + 12, true);
+  const bits = view.getUint16(at + 14, true);
+  const plausible =
+    channels >= 1 &&
+    channels <= MAX_CHANNELS &&
+    rate >= MIN_RATE &&
+    rate <= MAX_RATE &&
+    bits >= 1 &&
+    bits <= 64 &&
+    blockAlign >= 1 &&
+    // At least one bit per frame (ADPCM packs 4), at most 64 bits per sample.
+    byteRate >= rate / 8 &&
+    byteRate <= rate * channels * 8;
+  if (!plausible) {
+    throw new AudioUnreadableError(
+      'malformed',
+      `The WAV format chunk is not plausible (${channels} channels, ${rate} Hz, ${bits} bits, ${byteRate} bytes/s): the file is damaged.`,
+    );
+  }
 }

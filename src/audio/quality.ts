@@ -1,6 +1,6 @@
 import { analyzeSpeech, type SpeechAnalysis } from './analysis.js';
-import { type DecodedAudio, type MonoPcm } from './decode.js';
-import { AudioUnreadableError } from './errors.js';
+import { type DecodedAudio, type DecodeLimits, type MonoPcm } from './decode.js';
+import { AudioTooLongError, AudioUnreadableError } from './errors.js';
 import { decodeProbed, probeAudio, truncation, type ProbeResult } from './probe.js';
 import { isAudioType, sniffType, type SniffResult } from './sniff.js';
 
@@ -87,6 +87,10 @@ export interface BytesAssessment extends QualityReport {
   probe?: ProbeResult;
   /** Decoded mono PCM when it could be decoded (lets callers avoid a second decode). */
   decoded?: DecodedAudio;
+  /** The measurements the verdict came from, when the audio decoded (callers reuse them). */
+  analysis?: SpeechAnalysis;
+  /** Set when decoding stopped at the caller's bound: the audio plays longer than this. */
+  exceedsSec?: number;
 }
 
 const T = QUALITY_THRESHOLDS;
@@ -239,7 +243,11 @@ function unusable(
  * {@link assessQuality} on the decoded audio. `ext` is the file name's
  * extension, used only to word the advice.
  */
-export async function assessBytes(bytes: Uint8Array, ext?: string): Promise<BytesAssessment> {
+export async function assessBytes(
+  bytes: Uint8Array,
+  ext?: string,
+  limits: DecodeLimits = {},
+): Promise<BytesAssessment> {
   const named = ext ? ext.replace(/^\./, '').toLowerCase() : undefined;
   if (bytes.length === 0) {
     return unusable(
@@ -261,9 +269,20 @@ export async function assessBytes(bytes: Uint8Array, ext?: string): Promise<Byte
   let probe: ProbeResult;
   let decoded: DecodedAudio;
   try {
-    probe = await probeAudio(bytes);
-    decoded = await decodeProbed(bytes, probe);
+    probe = await probeAudio(bytes, limits);
+    decoded = await decodeProbed(bytes, probe, limits);
   } catch (error) {
+    if (error instanceof AudioTooLongError) {
+      return {
+        verdict: 'too_long',
+        score: 0,
+        advice: [
+          `Trim the recording to under ${T.maxDurationSec} seconds (it plays longer than ${Math.round(error.limitSec)} s, so it was not analysed); 10–30 seconds of clear speech works best.`,
+        ],
+        sniffed,
+        exceedsSec: error.limitSec,
+      };
+    }
     if (!(error instanceof AudioUnreadableError)) throw error;
     return unusable(
       'corrupt',
@@ -279,5 +298,6 @@ export async function assessBytes(bytes: Uint8Array, ext?: string): Promise<Byte
       { sniffed, probe, decoded },
     );
   }
-  return { ...assessQuality(decoded), sniffed, probe, decoded };
+  const analysis = analyzeSpeech(decoded);
+  return { ...assessQuality(decoded, analysis), sniffed, probe, decoded, analysis };
 }

@@ -119,6 +119,7 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
           const created = await deps.provider.createVoice({
             sampleUrl: deps.files.signedUrl(sample.id).url,
             readSample: async () => deps.files.readAll(sample),
+            sampleKey: sample.storage_key,
             targetModel: v.target_model,
             prefix,
           });

@@ -28,6 +28,11 @@ export interface CreateVoiceInput {
    * cloud providers ignore it.
    */
   readSample?: () => Promise<Uint8Array>;
+  /**
+   * A stable identity of the sample bytes (same key ⇒ same bytes, e.g. the
+   * blob key). In-process providers reuse an analysis already made under it.
+   */
+  sampleKey?: string;
   targetModel: string;
   /** `^[a-z0-9]{1,10}$`; lets us find our voices again (see `listVoices`). */
   prefix: string;

@@ -34,6 +34,18 @@ export interface LoginResult {
   email: string | null;
 }
 
+/** Password hashing, run off the event loop (the container passes the worker pool's). */
+export interface PasswordHasher {
+  hash(password: string, rounds: number): Promise<string>;
+  compare(password: string, hash: string): Promise<boolean>;
+}
+
+/** Hashing on the calling thread: only for code that has no pool (scripts). */
+export const inlinePasswordHasher: PasswordHasher = {
+  hash: (password, rounds) => bcrypt.hash(password, rounds),
+  compare: (password, hash) => bcrypt.compare(password, hash),
+};
+
 /** Registration, login (password or one-time code), refresh and verification codes. */
 export class AuthService {
   /** Compared against when the user is unknown, so both failures cost the same. */
@@ -46,6 +58,7 @@ export class AuthService {
     private readonly notifier: CaptchaNotifier,
     private readonly settings: AuthSettings,
     private readonly now: () => Date = () => new Date(),
+    private readonly passwords: PasswordHasher = inlinePasswordHasher,
   ) {
     this.dummyHash = bcrypt.hashSync('timbre-dummy-password', settings.bcryptRounds);
   }
@@ -84,7 +97,7 @@ export class AuthService {
       username,
       phone: type === 'phone' ? identifier : null,
       email: type === 'email' ? identifier : null,
-      password_hash: await bcrypt.hash(input.password, this.settings.bcryptRounds),
+      password_hash: await this.passwords.hash(input.password, this.settings.bcryptRounds),
       avatar_url: null,
       created_at: nowIso,
       updated_at: nowIso,
@@ -117,7 +130,10 @@ export class AuthService {
     const identifier = input.identifier.trim().toLowerCase();
     const user = await this.users.findByIdentifier(input.type, identifier);
     if (input.password) {
-      const ok = await bcrypt.compare(input.password, user?.password_hash ?? this.dummyHash);
+      const ok = await this.passwords.compare(
+        input.password,
+        user?.password_hash ?? this.dummyHash,
+      );
       if (!user || !ok) throw fail('wrong identifier or password');
     } else {
       if (!user || !(await this.consumeCode(identifier, input.code ?? ''))) {

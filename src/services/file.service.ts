@@ -1,19 +1,13 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { parseStream } from 'music-metadata';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  AudioUnreadableError,
-  decodeProbed,
-  probeAudio,
-  sniffType,
-  truncation,
-} from '../audio/index.js';
+import { sniffType } from '../audio/index.js';
 import { ERRORS } from '../errors.js';
 import type { FileRepository, FileRow } from '../repositories/file.repository.js';
 import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../storage/blob-store.js';
 import { parseRange } from '../storage/range.js';
 import type { UrlSigner } from '../storage/signed-url.js';
+import type { AudioWork } from '../workers/audio-work.js';
 import { assertCanReadFile, assertFileId, assertOwnsFile } from './access.js';
 import {
   ALLOWED_NAME_EXTS,
@@ -82,23 +76,14 @@ interface Inspected {
   audio: { duration: number; codec: string; sampleRate: number; channels: number } | null;
 }
 
-/** Audio up to this size is probed in memory (strict checks, decode fallback); larger is streamed. */
-const IN_MEMORY_PROBE_BYTES = 20 * 1024 * 1024;
-/**
- * Formats whose header duration is not read from the stream itself (an MP3
- * Info/Xing frame or a bitrate estimate, FLAC STREAMINFO, an MP4 moov box):
- * a truncated or garbled body still parses. These are decoded once to check
- * the header's claim, when the claim is short enough to decode cheaply.
- */
-const DECODE_CHECKED = new Set(['mp3', 'flac', 'm4a']);
-const DECODE_CHECK_MAX_SEC = 180;
-
 export interface FileServiceOptions {
   maxBytes: number;
   /** Invalidate cached metadata when a file changes (no-op without a cache). */
   onChange?: (fileId: string) => Promise<void> | void;
   /** Upload outcome counter (metrics). */
   onUpload?: (outcome: 'ok' | 'rejected' | 'error') => void;
+  /** Probing and decoding of uploaded audio, on the worker pool. */
+  audio: AudioWork;
 }
 
 /**
@@ -530,54 +515,25 @@ export class FileService {
       });
     }
     if (type.kind === 'image') return { type, audio: null };
-    try {
-      if (staged.size <= IN_MEMORY_PROBE_BYTES) {
-        const bytes = await this.readAll({ storage_key: staged.key });
-        const p = await probeAudio(bytes);
-        if (DECODE_CHECKED.has(type.ext) && p.durationSec <= DECODE_CHECK_MAX_SEC) {
-          const problem = truncation(p, await decodeProbed(bytes, p), {
-            minRatio: 0.9,
-            slackSec: 0.5,
-            minPromisedSec: 0,
-          });
-          if (problem) throw new AudioUnreadableError('truncated', problem);
-        }
-        return {
-          type,
-          audio: {
-            duration: p.durationSec,
-            codec: p.codec,
-            sampleRate: p.sampleRate,
-            channels: p.channels,
-          },
-        };
-      }
-      const { format } = await parseStream(
-        await this.blobs.read(staged.key),
-        { mimeType: type.mime, size: staged.size },
-        { duration: true, skipCovers: true },
-      );
-      if (!format.sampleRate || !format.numberOfChannels || !format.duration) {
-        throw new AudioUnreadableError('malformed', 'The audio headers are incomplete or damaged.');
-      }
-      return {
-        type,
-        audio: {
-          duration: format.duration,
-          codec: (format.codec ?? type.ext).toLowerCase(),
-          sampleRate: format.sampleRate,
-          channels: format.numberOfChannels,
-        },
-      };
-    } catch (err) {
-      if (err instanceof AudioUnreadableError || isParseError(err)) {
-        throw ERRORS.unprocessable('The audio cannot be parsed', {
-          info:
-            err instanceof AudioUnreadableError ? err.message : 'the file is damaged or truncated',
-        });
-      }
-      throw err;
+    // Probing and a decode bounded by content seconds, whatever the headers claim, off the event loop.
+    const inspection = await this.opts.audio.inspectUpload(
+      await this.readAll({ storage_key: staged.key }),
+    );
+    if (!inspection.ok) {
+      const { problem } = inspection;
+      if (problem.kind === 'too_long') throw this.opts.audio.tooLong('The recording');
+      throw ERRORS.unprocessable('The audio cannot be parsed', { info: problem.message });
     }
+    const p = inspection.probe;
+    return {
+      type,
+      audio: {
+        duration: p.durationSec,
+        codec: p.codec,
+        sampleRate: p.sampleRate,
+        channels: p.channels,
+      },
+    };
   }
 
   private async open(file: FileRow, req: ConditionalRequest): Promise<DownloadDescriptor> {
@@ -723,13 +679,5 @@ function isClientError(err: unknown): boolean {
   return (
     typeof (err as { status?: unknown }).status === 'number' &&
     (err as { status: number }).status < 500
-  );
-}
-
-function isParseError(err: unknown): boolean {
-  const name = (err as Error)?.name ?? '';
-  const msg = (err as Error)?.message ?? '';
-  return /Couldn't|Invalid|Unexpected|End-Of-Stream|FieldDecodingError|unsupported|corrupt/i.test(
-    `${name} ${msg}`,
   );
 }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import { assessBytes, type QualityReport } from '../audio/index.js';
+import type { QualityReport } from '../audio/index.js';
 import { JsonCache } from '../cache/cache.js';
+import type { AudioWork } from '../workers/audio-work.js';
 import { AppError, ERRORS } from '../errors.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { AudioFormat, VoiceProvider } from '../providers/provider.js';
@@ -40,6 +41,8 @@ const REJECTED_VERDICTS = new Set([
 export interface VoiceSettings {
   createWaitSec: number;
   auditionText: string;
+  /** Sample assessment on the worker pool. */
+  audio: AudioWork;
 }
 
 export interface CreateVoiceInput {
@@ -210,10 +213,26 @@ export class VoiceService {
     return { ...report, usable: !REJECTED_VERDICTS.has(report.verdict) };
   }
 
+  /**
+   * The sample's assessment, computed once per blob (blob keys are immutable)
+   * on the worker pool. Audio past the decode bound is refused with 422: it
+   * was never decoded whole, so there is nothing to report but its length.
+   */
   private async qualityOf(sample: { storage_key: string; ext: string }): Promise<QualityReport> {
+    const { audio } = this.settings;
     const bytes = await this.files.readAll(sample);
-    const { verdict, score, metrics, advice } = await assessBytes(bytes, sample.ext);
-    return { verdict, score, metrics, advice };
+    const { verdict, score, metrics, advice, exceedsSec } = await audio.assess(
+      bytes,
+      sample.ext,
+      sample.storage_key,
+    );
+    if (exceedsSec !== undefined) {
+      throw ERRORS.unprocessable('The audio is too long', {
+        info: `The sample plays longer than ${audio.limits.maxSampleSec} s; trim it to 10–30 seconds of clear speech and upload it again.`,
+        extra: { quality: { verdict, score, advice, usable: false } },
+      });
+    }
+    return metrics ? { verdict, score, metrics, advice } : { verdict, score, advice };
   }
 
   private async assess(sample: { storage_key: string; ext: string }): Promise<QualityReport> {

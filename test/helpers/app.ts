@@ -28,6 +28,7 @@ export async function makeApp(
     DATA_DIR: dataDir,
     JWT_SECRET_KEY: 'test-secret-test-secret-test-secret-0123',
     BCRYPT_ROUNDS: '4',
+    CPU_POOL_THREADS: '2',
     LOG_LEVEL: 'silent',
     ...env,
   });

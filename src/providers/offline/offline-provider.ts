@@ -1,17 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
-import { createMp3Encoder } from 'wasm-media-encoders';
-
-import { analyzeSpeech, type SpeechAnalysis } from '../../audio/analysis.js';
 import type { MonoPcm } from '../../audio/decode.js';
-import {
-  encodePcm16,
-  isOutputSampleRate,
-  OUTPUT_SAMPLE_RATES,
-  toOutputRate,
-  wavHeader,
-} from '../../audio/encode.js';
-import { assessBytes, type QualityVerdict } from '../../audio/quality.js';
+import { isOutputSampleRate, OUTPUT_SAMPLE_RATES, wavHeader } from '../../audio/encode.js';
+import type { QualityVerdict } from '../../audio/quality.js';
+import { AppError } from '../../errors.js';
+import type { AudioWork } from '../../workers/audio-work.js';
+import { CpuTaskError, type CpuPool } from '../../workers/cpu-pool.js';
 import {
   ProviderError,
   type CreateVoiceInput,
@@ -21,18 +15,11 @@ import {
   type VoiceProvider,
 } from '../provider.js';
 
-import { EspeakEngine } from './espeak.js';
-import { sonicTransform } from './sonic.js';
+import type { SegmentRequest, SegmentResult, SynthesisPlan } from './render.js';
 import { OFFLINE_VOICE_ID, VoiceStore, type StoredVoice } from './store.js';
-import {
-  buildStyleProfile,
-  CALIBRATION_WPM,
-  Calibrator,
-  pitchForF0,
-  predictF0,
-  STYLE_MATCH_DESCRIPTION,
-  type StyleProfile,
-} from './style.js';
+import { buildStyleProfile, STYLE_MATCH_DESCRIPTION, type StyleProfile } from './style.js';
+
+export type { SynthesisPlan } from './render.js';
 
 export const OFFLINE_PROVIDER_NAME = 'offline';
 export const OFFLINE_TARGET_MODEL = 'offline-style-v1';
@@ -47,16 +34,10 @@ export interface OfflineVoiceProviderOptions {
   fetchTimeoutMs?: number;
   /** Largest sample accepted (bytes, default 20 MiB). */
   maxSampleBytes?: number;
-}
-
-/** What one synthesis did, for logs and the service's "how close" report. */
-export interface SynthesisPlan {
-  voice: string;
-  espeakPitch: number;
-  espeakSpeed: number;
-  targetF0Hz: number;
-  sonicPitch: number;
-  sonicSpeed: number;
+  /** The worker pool: espeak, Sonic, resampling and encoding run there. */
+  cpu: CpuPool;
+  /** Sample assessment (on the same pool), shared with the service so a sample is analysed once. */
+  audio: AudioWork;
 }
 
 const PROVIDER_CODE: Record<QualityVerdict, string> = {
@@ -74,9 +55,8 @@ const PROVIDER_CODE: Record<QualityVerdict, string> = {
 
 const CHUNK_BYTES = 32 * 1024;
 const SEGMENT_CHARS = 400;
-/** Sonic corrections beyond this range sound worse than a plain mismatch. */
-const SONIC_PITCH_RANGE: [number, number] = [0.6, 1.7];
-const ESPEAK_WPM_RANGE: [number, number] = [80, 450];
+/** Segments rendered ahead of the one being sent (order is kept). */
+const LOOKAHEAD = 1;
 
 /**
  * The embedded, network-free provider. It makes a STYLE MATCH, not a clone:
@@ -90,14 +70,15 @@ export class OfflineVoiceProvider implements VoiceProvider {
   /** Shown to users wherever this engine's voices appear. */
   readonly description = STYLE_MATCH_DESCRIPTION;
   private readonly store: VoiceStore;
-  private readonly engine = EspeakEngine.shared();
-  private readonly calibrator: Calibrator;
   private readonly fetchTimeoutMs: number;
   private readonly maxSampleBytes: number;
+  private readonly cpu: CpuPool;
+  private readonly audio: AudioWork;
 
   constructor(options: OfflineVoiceProviderOptions) {
     this.store = new VoiceStore(options.dir);
-    this.calibrator = sharedCalibrator(this.engine);
+    this.cpu = options.cpu;
+    this.audio = options.audio;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 15_000;
     this.maxSampleBytes = options.maxSampleBytes ?? 20 * 1024 * 1024;
   }
@@ -124,8 +105,12 @@ export class OfflineVoiceProvider implements VoiceProvider {
     input.signal?.throwIfAborted();
     const bytes = await this.readSample(input);
     input.signal?.throwIfAborted();
-    const assessment = await assessBytes(bytes);
-    if (assessment.verdict !== 'good' || !assessment.decoded || !assessment.probe) {
+    const assessment = await this.audio
+      .assess(bytes, undefined, input.sampleKey)
+      .catch((err: unknown) => {
+        throw asProviderError(err);
+      });
+    if (assessment.verdict !== 'good' || !assessment.analysis || !assessment.probe) {
       const reason = assessment.advice[0] ?? 'The sample cannot be used.';
       throw new ProviderError(
         'sample',
@@ -135,7 +120,8 @@ export class OfflineVoiceProvider implements VoiceProvider {
         },
       );
     }
-    const profile = buildStyleProfile(analyzeSpeech(assessment.decoded));
+    // The assessment's analysis: the sample is analysed once.
+    const profile = buildStyleProfile(assessment.analysis);
     const id = `offline-${input.prefix}-${randomBytes(16).toString('hex')}`;
     const { probe } = assessment;
     const stored: StoredVoice = {
@@ -149,7 +135,7 @@ export class OfflineVoiceProvider implements VoiceProvider {
       profile,
       sample: {
         bytes: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
+        sha256: assessment.sha256,
         container: probe.container,
         codec: probe.codec,
         sampleRate: probe.sampleRate,
@@ -278,94 +264,77 @@ export class OfflineVoiceProvider implements VoiceProvider {
       );
     }
 
-    const segments = (async function* (provider: OfflineVoiceProvider) {
-      const state: SegmentState = {};
-      for (const segment of splitText(text)) {
-        input.signal?.throwIfAborted();
-        yield await provider.renderSegment(
-          segment,
-          voice.profile,
-          { rate, pitch, volume },
-          input.sampleRate,
-          state,
-        );
-      }
-    })(this);
-
-    if (input.format === 'pcm') {
-      for await (const pcm of segments) yield* chunk(encodePcm16(pcm));
-    } else if (input.format === 'mp3') {
-      const encoder = await createMp3Encoder();
-      encoder.configure({
-        channels: 1,
-        sampleRate: input.sampleRate,
-        outputSampleRate: input.sampleRate,
-        bitrate: input.sampleRate <= 16_000 ? 32 : 64,
-      });
-      for await (const pcm of segments) {
-        for (let i = 0; i < pcm.length; i += 16_384) {
-          const out = encoder.encode([pcm.subarray(i, i + 16_384)]);
-          if (out.length) yield out.slice();
-        }
-      }
-      const tail = encoder.finalize();
-      if (tail.length) yield tail.slice();
-    } else {
+    const prosody = { rate, pitch, volume };
+    const encoding = input.format === 'mp3' ? 'mp3' : 'pcm16';
+    const segments = this.renderAll(
+      text,
+      voice.profile,
+      prosody,
+      input.sampleRate,
+      encoding,
+      input.signal,
+    );
+    if (input.format === 'wav') {
       // WAV needs the data size in its header, so the whole utterance is rendered first.
       const parts: Uint8Array[] = [];
-      for await (const pcm of segments) parts.push(encodePcm16(pcm));
-      const size = parts.reduce((n, p) => n + p.length, 0);
-      yield wavHeader(input.sampleRate, size);
+      for await (const s of segments) parts.push(s.audio as Uint8Array);
+      yield wavHeader(
+        input.sampleRate,
+        parts.reduce((n, p) => n + p.length, 0),
+      );
       for (const part of parts) yield* chunk(part);
+      return;
     }
+    // PCM and MP3 stream as segments finish (each MP3 segment is a complete run of frames).
+    for await (const s of segments) yield* chunk(s.audio as Uint8Array);
   }
 
-  /** Renders one text segment to PCM at the output rate. */
-  private async renderSegment(
+  /**
+   * Renders segments on the worker pool, in order, one ahead of the consumer.
+   * The first segment measures espeak's actual pitch; the rest reuse its correction.
+   */
+  private async *renderAll(
     text: string,
     profile: StyleProfile,
-    prosody: { rate: number; pitch: number; volume: number },
+    prosody: SegmentRequest['prosody'],
     outputRate: number,
-    state: SegmentState,
-  ): Promise<Float32Array> {
-    const language = /[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]/.test(text)
-      ? 'cmn'
-      : 'en-us';
-    const voice = `${language}+${profile.variant === 'female' ? 'f3' : 'm3'}`;
-    const cal = await this.calibrator.get(voice);
-    const targetF0 = profile.f0MedianHz * prosody.pitch;
-    const espeakPitch = pitchForF0(cal, targetF0);
-    const desiredWpm =
-      (CALIBRATION_WPM * profile.speakingRate * prosody.rate) / cal.rateAtReference;
-    const espeakSpeed = clamp(desiredWpm, ...ESPEAK_WPM_RANGE);
-    const raw = await this.engine.synth({ text, voice, pitch: espeakPitch, speed: espeakSpeed });
-
-    // Correct the pitch that espeak actually produced (measured, not predicted) when
-    // there is enough voicing to measure; otherwise reuse the last correction.
-    let sonicPitch = state.sonicPitch;
-    if (sonicPitch === undefined) {
-      const measured = measureF0(analyzeSpeech(raw), 20);
-      sonicPitch = clamp(
-        targetF0 / (measured ?? predictF0(cal, espeakPitch)),
-        ...SONIC_PITCH_RANGE,
-      );
-      if (measured !== null) state.sonicPitch = sonicPitch;
-    }
-    const sonicSpeed = desiredWpm / espeakSpeed;
-    state.lastPlan = {
-      voice,
-      espeakPitch,
-      espeakSpeed: Math.round(espeakSpeed),
-      targetF0Hz: targetF0,
-      sonicPitch,
-      sonicSpeed,
+    encoding: SegmentRequest['encoding'],
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<SegmentResult> {
+    const pieces = splitText(text);
+    const render = (piece: string, sonicPitch?: number) =>
+      this.cpu
+        .run('synth_segment', {
+          text: piece,
+          profile,
+          prosody,
+          outputRate,
+          encoding,
+          ...(sonicPitch === undefined ? {} : { sonicPitch }),
+        })
+        .catch((err: unknown) => {
+          throw asProviderError(err);
+        });
+    signal?.throwIfAborted();
+    const first = await render(pieces[0]!);
+    const sonicPitch = first.measuredSonicPitch;
+    yield first;
+    const ahead: Promise<SegmentResult>[] = [];
+    let next = 1;
+    const fill = () => {
+      while (ahead.length <= LOOKAHEAD && next < pieces.length) {
+        const p = render(pieces[next++]!, sonicPitch);
+        p.catch(() => undefined); // awaited below; a failure must not be unhandled meanwhile
+        ahead.push(p);
+      }
     };
-    const shaped = await sonicTransform(raw.samples, raw.sampleRate, {
-      pitch: sonicPitch,
-      speed: sonicSpeed,
-    });
-    applyVolume(shaped, prosody.volume);
-    return toOutputRate(shaped, raw.sampleRate, outputRate);
+    fill();
+    while (ahead.length) {
+      signal?.throwIfAborted();
+      const segment = await ahead.shift()!;
+      fill();
+      yield segment;
+    }
   }
 
   /**
@@ -379,18 +348,19 @@ export class OfflineVoiceProvider implements VoiceProvider {
     const text = input.text.trim();
     if (!text)
       throw new ProviderError('request', 'The text is empty.', { providerCode: 'Text.Empty' });
-    const state: SegmentState = {};
     const parts: Float32Array[] = [];
-    for (const segment of splitText(text)) {
-      parts.push(
-        await this.renderSegment(
-          segment,
-          voice.profile,
-          { rate: input.rate ?? 1, pitch: input.pitch ?? 1, volume: input.volume ?? 50 },
-          input.sampleRate,
-          state,
-        ),
-      );
+    let plan: SynthesisPlan | undefined;
+    const prosody = { rate: input.rate ?? 1, pitch: input.pitch ?? 1, volume: input.volume ?? 50 };
+    for await (const segment of this.renderAll(
+      text,
+      voice.profile,
+      prosody,
+      input.sampleRate,
+      'f32',
+      input.signal,
+    )) {
+      parts.push(segment.audio as Float32Array);
+      plan = segment.plan;
     }
     const samples = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     let offset = 0;
@@ -398,49 +368,35 @@ export class OfflineVoiceProvider implements VoiceProvider {
       samples.set(p, offset);
       offset += p.length;
     }
-    return { samples, sampleRate: input.sampleRate, plan: state.lastPlan };
+    return { samples, sampleRate: input.sampleRate, plan };
   }
 
   async close(): Promise<void> {}
-}
-
-interface SegmentState {
-  sonicPitch?: number;
-  lastPlan?: SynthesisPlan;
-}
-
-const calibrators = new WeakMap<EspeakEngine, Calibrator>();
-function sharedCalibrator(engine: EspeakEngine): Calibrator {
-  let calibrator = calibrators.get(engine);
-  if (!calibrator) {
-    calibrator = new Calibrator(engine);
-    calibrators.set(engine, calibrator);
-  }
-  return calibrator;
 }
 
 function toProviderVoice(v: StoredVoice): ProviderVoice {
   return { id: v.id, status: 'ok', targetModel: v.targetModel, createdAt: v.createdAt };
 }
 
-function measureF0(a: SpeechAnalysis, minVoicedSteps: number): number | null {
-  return a.voicedSteps >= minVoicedSteps ? a.f0MedianHz : null;
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return Math.max(lo, Math.min(hi, x));
-}
-
-/** 50 = espeak's level; 100 = +6 dB with a soft limiter; 0 = silence. */
-function applyVolume(samples: Float32Array, volume: number): void {
-  const gain = volume / 50;
-  const knee = 0.8;
-  for (let i = 0; i < samples.length; i++) {
-    const y = samples[i]! * gain;
-    const a = Math.abs(y);
-    samples[i] =
-      a <= knee ? y : Math.sign(y) * (knee + (0.99 - knee) * Math.tanh((a - knee) / (0.99 - knee)));
+/** Pool and assessment failures in provider terms (whose fault, when to retry). */
+function asProviderError(err: unknown): unknown {
+  if (err instanceof CpuTaskError) {
+    return err.failure === 'memory'
+      ? new ProviderError('sample', 'The sample needs too much memory to analyse.', {
+          providerCode: 'Audio.TooLarge',
+          cause: err,
+        })
+      : new ProviderError('throttled', err.message, { retryAfter: 2, cause: err });
   }
+  if (err instanceof AppError) {
+    return err.status === 422
+      ? new ProviderError('sample', err.info ?? err.message, {
+          providerCode: 'Audio.TooLarge',
+          cause: err,
+        })
+      : new ProviderError('throttled', err.info ?? err.message, { retryAfter: 2, cause: err });
+  }
+  return err;
 }
 
 /**

@@ -20,6 +20,8 @@ import {
   type AudioFormat,
   type ProviderVoice,
 } from '../../../src/providers/provider.js';
+import { AudioWork } from '../../../src/workers/audio-work.js';
+import { CpuPool } from '../../../src/workers/cpu-pool.js';
 import { fixture, hasSharedData, sharedDataDir } from '../../helpers/fixtures.js';
 
 const MODEL = 'offline-style-v1';
@@ -27,13 +29,20 @@ const ENGLISH = 'The weather is lovely today, shall we go for a walk in the park
 
 let dir: string;
 let provider: OfflineVoiceProvider;
+let cpu: CpuPool;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'offline-voices-'));
-  provider = new OfflineVoiceProvider({ dir });
+  cpu = new CpuPool({ threads: 2, maxQueue: 16, taskTimeoutMs: 60_000, taskMemoryMb: 256 });
+  provider = new OfflineVoiceProvider({
+    dir,
+    cpu,
+    audio: new AudioWork(cpu, { maxSampleSec: 120 }),
+  });
 });
 afterAll(async () => {
   await provider.close();
+  await cpu.close();
   await rm(dir, { recursive: true, force: true });
 });
 
