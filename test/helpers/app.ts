@@ -29,6 +29,8 @@ export async function makeApp(
     JWT_SECRET_KEY: 'test-secret-test-secret-test-secret-0123',
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'silent',
+    // Suites share two cores; a test of load shedding turns it on itself.
+    SHED_EVENT_LOOP_DELAY_MS: '0',
     ...env,
   });
   const app = await build({
