@@ -397,14 +397,17 @@ export class FileService {
   }
 
   /**
-   * Removes temporary leftovers of interrupted writes and blobs no row points
-   * to, both older than `minAgeMs` (younger ones may belong to a write in
-   * flight); logs rows whose blob is missing.
+   * Removes blobs no row points to, older than `minAgeMs` (younger ones may
+   * belong to a write in flight), and temporary leftovers of interrupted
+   * writes older than `temporaryMinAgeMs` (no upload lives longer than the
+   * upload time limit, so older ones are dead); logs rows whose blob is missing.
    */
   async sweep(
     minAgeMs = 15 * 60_000,
+    temporaryMinAgeMs = minAgeMs,
   ): Promise<{ temporary: number; orphans: number; missing: number }> {
     const cutoff = this.now().getTime() - minAgeMs;
+    const temporaryCutoff = this.now().getTime() - temporaryMinAgeMs;
     let temporary = 0;
     let orphans = 0;
     let batch: string[] = [];
@@ -420,11 +423,11 @@ export class FileService {
       batch = [];
     };
     for await (const entry of this.blobs.list()) {
-      if (entry.mtime.getTime() > cutoff) continue;
       if (entry.temporary) {
+        if (entry.mtime.getTime() > temporaryCutoff) continue;
         await this.blobs.deleteTemporary(entry.key);
         temporary++;
-      } else {
+      } else if (entry.mtime.getTime() <= cutoff) {
         batch.push(entry.key);
         if (batch.length >= 500) await flush();
       }

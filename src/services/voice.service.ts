@@ -471,8 +471,7 @@ export class VoiceService {
         throw ERRORS.badRequest(`${name} must be a number from ${lo} to ${hi}`);
       return val;
     };
-    const slot = await this.limits.enter('synthesize', userId);
-    const stream = this.provider.synthesize({
+    const request = {
       voiceId: v.call_name!,
       targetModel: v.target_model,
       text: input.text,
@@ -481,8 +480,15 @@ export class VoiceService {
       rate: num(input.rate, 'rate', 0.5, 2, 1),
       pitch: num(input.pitch, 'pitch', 0.5, 2, 1),
       volume: num(input.volume, 'volume', 0, 100, 50),
-    });
-    const it = stream[Symbol.asyncIterator]();
+    };
+    const slot = await this.limits.enter('synthesize', userId);
+    let it: AsyncIterator<Uint8Array>;
+    try {
+      it = this.provider.synthesize(request)[Symbol.asyncIterator]();
+    } catch (err) {
+      await slot.release();
+      throw err;
+    }
     let first: IteratorResult<Uint8Array>;
     try {
       first = await it.next();
