@@ -14,6 +14,7 @@ import { authRoutes, meRoute } from './api/auth/routes.js';
 import { fileRoutes, providerDownloadRoutes } from './api/files/routes.js';
 import { healthRoutes } from './api/health/routes.js';
 import { metricsRoutes } from './api/ops/routes.js';
+import { clientErrorHandler, frameworkErrors, registerEdge } from './api/plugins/edge.js';
 import { registerErrorHandling } from './api/plugins/error-handler.js';
 import { registerRateLimits } from './api/plugins/rate-limit.js';
 import { ErrorEnvelope } from './api/schemas/common.js';
@@ -65,6 +66,11 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Router and parser errors answer inside the envelope too (plugins/edge.ts).
+    frameworkErrors,
+    clientErrorHandler,
+    // Backstop for any body: uploads are cut earlier by their own idle and total timeouts.
+    requestTimeout: (config.upload.totalTimeoutSec + 30) * 1000,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const services = await createServices(config, db, app.log as unknown as Logger, deps);
@@ -72,7 +78,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => services.close());
 
   app.addSchema(ErrorEnvelope);
-  registerErrorHandling(app);
+  registerErrorHandling(app, config.retryAfterSec);
+  await registerEdge(app, config, services.pressureChecks);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -29,6 +29,9 @@ const databaseUrl = z
     'must be sqlite:<path> or mysql://user:password@host[:port]/database',
   );
 
+/** The original's audition text ("how is the weather today?"), the default of AUDITION_TEXT. */
+export const DEFAULT_AUDITION_TEXT = '今天天气怎么样？';
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -61,7 +64,7 @@ const schema = z.object({
     .regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL')
     .default('wss://dashscope.aliyuncs.com/api-ws/v1/inference'),
   DASHSCOPE_TARGET_MODEL: z.string().min(1).default('cosyvoice-v2'),
-  AUDITION_TEXT: z.string().min(1).max(500).default('今天天气怎么样？'),
+  AUDITION_TEXT: z.string().min(1).max(500).default(DEFAULT_AUDITION_TEXT),
   CREATE_VOICE_WAIT_SEC: int(0, 600).default(60),
   VOICE_READY_TIMEOUT_SEC: int(1, 3600).default(300),
   JOB_CONCURRENCY: int(1, 64).default(2),
@@ -76,6 +79,13 @@ const schema = z.object({
   RATE_LIMIT_PER_MIN: int(1, 1_000_000).default(300),
   CREATE_RATE_LIMIT_PER_HOUR: int(1, 1_000_000).default(30),
   CACHE_TTL_SEC: int(1, 86400).default(60),
+  CREATE_IN_PROGRESS_PER_USER: int(1, 10_000).default(10),
+  ASSESS_IN_FLIGHT_PER_USER: int(1, 10_000).default(2),
+  SYNTHESIZE_IN_FLIGHT_PER_USER: int(1, 10_000).default(2),
+  RETRY_AFTER_SEC: int(1, 3600).default(5),
+  UPLOAD_IDLE_TIMEOUT_SEC: int(1, 3600).default(30),
+  UPLOAD_TIMEOUT_SEC: int(1, 86_400).default(600),
+  SHED_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
   CPU_POOL_THREADS: int(1, 256).optional(),
@@ -119,6 +129,17 @@ export interface Config {
   jobs: { concurrency: number; runInServer: boolean; leaseSec: number; queueName: string };
   metricsToken?: string;
   rateLimit: { perMinute: number; createPerHour: number };
+  /**
+   * Heavy work per user at once: voices being created (pending/processing),
+   * assessments and syntheses in flight. Past them: 429 with Retry-After.
+   */
+  inFlight: { createInProgress: number; assess: number; synthesize: number };
+  /** Retry-After (s) of 429s for work in flight, 503s for load shedding and database outages. */
+  retryAfterSec: number;
+  /** Uploads: cut (408) after this long without a byte, or this long in total. */
+  upload: { idleTimeoutSec: number; totalTimeoutSec: number };
+  /** Answer 503 while the event loop lags more than this (0 = never shed). */
+  shedEventLoopDelayMs: number;
   cacheTtlSec: number;
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean;
@@ -228,6 +249,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsToken: e.METRICS_TOKEN,
     rateLimit: { perMinute: e.RATE_LIMIT_PER_MIN, createPerHour: e.CREATE_RATE_LIMIT_PER_HOUR },
+    inFlight: {
+      createInProgress: e.CREATE_IN_PROGRESS_PER_USER,
+      assess: e.ASSESS_IN_FLIGHT_PER_USER,
+      synthesize: e.SYNTHESIZE_IN_FLIGHT_PER_USER,
+    },
+    retryAfterSec: e.RETRY_AFTER_SEC,
+    upload: { idleTimeoutSec: e.UPLOAD_IDLE_TIMEOUT_SEC, totalTimeoutSec: e.UPLOAD_TIMEOUT_SEC },
+    shedEventLoopDelayMs: e.SHED_EVENT_LOOP_DELAY_MS,
     cacheTtlSec: e.CACHE_TTL_SEC,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,

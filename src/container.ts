@@ -23,6 +23,7 @@ import { UserRepository } from './repositories/user.repository.js';
 import { VoiceRepository } from './repositories/voice.repository.js';
 import { AuthService } from './services/auth.service.js';
 import { FileService } from './services/file.service.js';
+import { HealthService } from './services/health.service.js';
 import { LogNotifier, WebhookNotifier, type CaptchaNotifier } from './services/notifier.js';
 import { TokenService } from './services/token.service.js';
 import { VoiceService } from './services/voice.service.js';
@@ -31,6 +32,7 @@ import { DiskBlobStore } from './storage/disk.js';
 import { UrlSigner } from './storage/signed-url.js';
 import { AudioWork } from './workers/audio-work.js';
 import { cpuFailureError, CpuPool, CpuTaskError } from './workers/cpu-pool.js';
+import { MemoryCounter, RedisCounter, UsageLimits } from './services/usage-limits.js';
 
 /** Adapters a caller may supply (tests pass doubles); everything else comes from config. */
 export interface Adapters {
@@ -58,6 +60,14 @@ export interface Services {
   blobs: BlobStore;
   files: FileService;
   voices: VoiceService;
+  health: HealthService;
+  /** Per-user quotas and work in flight. */
+  limits: UsageLimits;
+  /**
+   * Extra load-shedding checks: each returns true while the server is too
+   * busy (e.g. a worker pool's queue is full); requests then get 503.
+   */
+  pressureChecks: (() => boolean)[];
   provider: VoiceProvider;
   queue: JobQueue;
   handlers: JobHandlers;
@@ -76,19 +86,19 @@ export async function createServices(
   config: Config,
   db: DbHandle,
   log: Logger,
-  a: Adapters = {},
+  adapters: Adapters = {},
 ): Promise<Services> {
-  const now = a.now ?? (() => new Date());
-  const ownsRedis = !a.redis && !!config.redisUrl;
+  const now = adapters.now ?? (() => new Date());
+  const ownsRedis = !adapters.redis && !!config.redisUrl;
   // BullMQ's connection waits for Redis to come back (as BullMQ requires).
   const redis =
-    a.redis ??
+    adapters.redis ??
     (config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : undefined);
   // Requests must not wait for Redis: the cache, the rate limits and the health
   // check use a connection whose commands fail at once while Redis is away
   // (the cache is then bypassed and the limits skipped, health says 503).
-  const fastRedis =
-    a.redis ??
+  const requestRedis =
+    adapters.redis ??
     (config.redisUrl
       ? new Redis(config.redisUrl, {
           maxRetriesPerRequest: 1,
@@ -98,7 +108,7 @@ export async function createServices(
       : undefined);
   for (const [name, conn] of [
     ['queue', redis],
-    ['requests', fastRedis],
+    ['requests', requestRedis],
   ] as const) {
     let lastLogged = 0;
     conn?.on('error', (err: Error) => {
@@ -110,32 +120,34 @@ export async function createServices(
   }
 
   // The queue gauge reads the queue made below (it needs the metrics for its outcome counter).
-  const queueHolder: { queue?: JobQueue } = {};
-  const metrics = new Metrics(() => queueHolder.queue!.stats());
-  const kdb = db.db.withPlugin(metrics.dbPlugin());
+  let madeQueue: JobQueue | undefined;
+  const metrics = new Metrics(() =>
+    madeQueue ? madeQueue.stats() : Promise.reject(new Error('queue not made yet')),
+  );
+  const instrumentedDb = db.db.withPlugin(metrics.dbPlugin());
 
   const queue =
-    a.queue ??
+    adapters.queue ??
     (redis
       ? new BullJobQueue(redis, log.child({ component: 'queue' }), {
           name: config.jobs.queueName,
           onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }),
         })
       : new SqlJobQueue(
-          kdb,
+          instrumentedDb,
           log.child({ component: 'queue' }),
           {
             leaseMs: config.jobs.leaseSec * 1000,
-            ...a.sqlQueue,
+            ...adapters.sqlQueue,
             onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }),
           },
           now,
         ));
-  queueHolder.queue = queue;
+  madeQueue = queue;
 
-  const ownsCpu = !a.cpu;
+  const ownsCpu = !adapters.cpu;
   const cpu =
-    a.cpu ??
+    adapters.cpu ??
     new CpuPool({
       threads: config.cpu.threads,
       maxQueue: config.cpu.maxQueue,
@@ -150,21 +162,21 @@ export async function createServices(
   metrics.watchCpuPool(() => cpu.load());
   const audio = new AudioWork(cpu, { maxSampleSec: config.maxSampleSec });
 
-  const cache: Cache = fastRedis ? new RedisCache(fastRedis) : new NoCache();
+  const cache: Cache = requestRedis ? new RedisCache(requestRedis) : new NoCache();
   const jsonCache = new JsonCache(cache, config.cacheTtlSec, (hit) =>
     metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }),
   );
 
-  const users = new UserRepository(kdb);
+  const users = new UserRepository(instrumentedDb);
   const tokens = new TokenService(config.jwt, now);
   const notifier =
-    a.notifier ??
+    adapters.notifier ??
     (config.captcha.notifier === 'webhook' && config.captcha.webhookUrl
       ? new WebhookNotifier(config.captcha.webhookUrl)
       : new LogNotifier(log, config.env !== 'production'));
   const auth = new AuthService(
     users,
-    new CaptchaRepository(kdb),
+    new CaptchaRepository(instrumentedDb),
     tokens,
     notifier,
     {
@@ -181,7 +193,7 @@ export async function createServices(
     },
   );
 
-  let blobs = a.blobs;
+  let blobs = adapters.blobs;
   if (!blobs) {
     const disk = new DiskBlobStore(config.storage.dir);
     await disk.init();
@@ -194,7 +206,9 @@ export async function createServices(
     now,
   );
   const files = new FileService(
-    redis ? new CachedFileRepository(kdb, jsonCache) : new FileRepository(kdb),
+    redis
+      ? new CachedFileRepository(instrumentedDb, jsonCache)
+      : new FileRepository(instrumentedDb),
     blobs,
     signer,
     log.child({ component: 'files' }),
@@ -206,13 +220,21 @@ export async function createServices(
     now,
   );
 
-  const rawProvider = a.provider ?? createProvider(config, log, { cpu, audio });
+  const rawProvider = adapters.provider ?? createProvider(config, log, { cpu, audio });
   const provider = new InstrumentedProvider(rawProvider, (operation, outcome, seconds) => {
     metrics.providerCalls.inc({ provider: rawProvider.name, operation, outcome });
     metrics.providerCallSeconds.observe({ provider: rawProvider.name, operation }, seconds);
   });
 
-  const voiceRepo = new VoiceRepository(kdb);
+  const limits = new UsageLimits(
+    requestRedis ? new RedisCounter(requestRedis) : new MemoryCounter(),
+    {
+      createPerHour: config.rateLimit.createPerHour,
+      inFlight: { assess: config.inFlight.assess, synthesize: config.inFlight.synthesize },
+      retryAfterSec: config.retryAfterSec,
+    },
+  );
+  const voiceRepo = new VoiceRepository(instrumentedDb);
   const voices = new VoiceService(
     voiceRepo,
     users,
@@ -223,9 +245,12 @@ export async function createServices(
       createWaitSec: config.voice.createWaitSec,
       auditionText: config.voice.auditionText,
       audio,
+      maxInProgress: config.inFlight.createInProgress,
+      retryAfterSec: config.retryAfterSec,
     },
     jsonCache,
     log.child({ component: 'voices' }),
+    limits,
     now,
   );
 
@@ -240,7 +265,7 @@ export async function createServices(
       settings: {
         auditionText: config.voice.auditionText,
         readyTimeoutSec: config.voice.readyTimeoutSec,
-        ...a.jobSettings,
+        ...adapters.jobSettings,
       },
       onFinished: (outcome, seconds) => metrics.creationSeconds.observe({ outcome }, seconds),
       now,
@@ -253,12 +278,15 @@ export async function createServices(
     config,
     db,
     metrics,
-    redis: fastRedis,
+    redis: requestRedis,
     tokens,
     auth,
     blobs,
     files,
     voices,
+    limits,
+    health: new HealthService(db, requestRedis),
+    pressureChecks: [],
     provider,
     queue,
     handlers,
@@ -270,7 +298,7 @@ export async function createServices(
       if (ownsCpu) await cpu.close();
       if (ownsRedis) {
         redis?.disconnect();
-        fastRedis?.disconnect();
+        requestRedis?.disconnect();
       }
     },
   };

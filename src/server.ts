@@ -14,7 +14,9 @@ async function main(): Promise<void> {
 
   const sweep = () =>
     optimizeDatabase(db)
-      .then(() => files.sweep())
+      // A temporary write older than the upload time limit (plus the request
+      // timeout's margin) belongs to no live upload: a killed one's is removed here.
+      .then(() => files.sweep(undefined, (config.upload.totalTimeoutSec + 60) * 1000))
       .then((r) => app.log.info(r, 'storage sweep done'))
       .catch((err: unknown) => app.log.error({ err }, 'storage sweep failed'));
   const sweeper =

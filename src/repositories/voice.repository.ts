@@ -294,6 +294,17 @@ export class VoiceRepository {
   }
 
   /** All of one user's voices, newest first. */
+  /** How many of the owner's voices are still being created (pending or processing). */
+  async countInProgress(ownerId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('voices')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('created_by', '=', ownerId)
+      .where('status', 'in', ['pending', 'processing'])
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
   listByOwner(ownerId: string): Promise<VoiceWithOwner[]> {
     return this.withOwner()
       .where('voices.created_by', '=', ownerId)

@@ -31,6 +31,42 @@ export function assertCanReadFile(userId: string, file: FileRow | undefined, id:
   return file;
 }
 
+/**
+ * A file someone may clone a voice from: readable by them (their own or
+ * public) and audio. Ids are checked as strictly as every other file id.
+ */
+export function assertUsableSample(
+  userId: string,
+  file: FileRow | undefined,
+  id: string,
+): FileRow {
+  if (!isUuid(id)) throw ERRORS.badRequest('Invalid audio_file_id format');
+  if (!file) throw ERRORS.notFound('Audio file not found', { info: `no file ${id}` });
+  if (!canReadFile(userId, file)) {
+    throw ERRORS.forbidden(
+      'Permission denied: the audio file is not public and you are not its owner',
+    );
+  }
+  if (file.kind !== 'audio')
+    throw ERRORS.unsupportedMedia('The file is not audio', { info: `it is ${file.mime_type}` });
+  return file;
+}
+
+/**
+ * A voice's audition clip, for a viewer who may use the voice (checked by
+ * `assertCanUseVoice` first): the clip stays a private file of the creator,
+ * so access to the voice is what grants it, and only for that voice's clip.
+ */
+export function assertAuditionOf(
+  voice: Pick<VoiceRow, 'audition_file_id' | 'created_by'>,
+  file: FileRow | undefined,
+): FileRow {
+  if (!file || file.id !== voice.audition_file_id || file.owner_id !== voice.created_by) {
+    throw ERRORS.notFound('Audition clip not found', { info: 'the voice has no audition clip' });
+  }
+  return file;
+}
+
 export function assertOwnsFile(userId: string, file: FileRow | undefined, id: string): FileRow {
   if (!file) throw ERRORS.notFound('File not found', { info: `no file ${id}` });
   if (file.owner_id !== userId)

@@ -2,13 +2,16 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { sniffType } from '../audio/index.js';
+import { pageOf, parseBool } from '../api/schemas/lenient.js';
+import type { FileListBody, FileListItem, FileUpdateBody, FileView } from '../api/schemas/files.js';
 import { ERRORS } from '../errors.js';
 import type { FileRepository, FileRow } from '../repositories/file.repository.js';
 import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../storage/blob-store.js';
 import { parseRange } from '../storage/range.js';
 import type { UrlSigner } from '../storage/signed-url.js';
 import type { AudioWork } from '../workers/audio-work.js';
-import { assertCanReadFile, assertFileId, assertOwnsFile } from './access.js';
+import type { VoiceRow } from '../repositories/voice.repository.js';
+import { assertAuditionOf, assertCanReadFile, assertFileId, assertOwnsFile } from './access.js';
 import {
   ALLOWED_NAME_EXTS,
   extensionOf,
@@ -23,38 +26,7 @@ export type UploadPart =
   | { kind: 'file'; field: string; filename: string; stream: Readable }
   | { kind: 'field'; field: string; value: unknown };
 
-/** The contract's file object, plus the new `is_public` and `audio` fields. */
-export interface FileView {
-  file_id: string;
-  file_name: string;
-  file_path: string;
-  file_size: number;
-  file_type: string;
-  /** Sic: the original put `is_public`'s value here. Kept for its clients. */
-  is_private: boolean;
-  is_public: boolean;
-  description: string | null;
-  created_at: string;
-  updated_at: string;
-  /** `upload`, or `audition` for a clip Timbre generated for a voice. */
-  origin: 'upload' | 'audition';
-  audio: { duration_sec: number; codec: string; sample_rate: number; channels: number } | null;
-}
-
-export interface ListItem {
-  file_id: string;
-  file_name: string;
-  file_path: string;
-  file_size: number;
-  file_type: string;
-  created_at: string;
-  created_by_username: string;
-  created_by_user_id: string;
-  is_public: boolean;
-  description: string | null;
-  is_owner: boolean;
-  origin: 'upload' | 'audition';
-}
+export type { FileListItem, FileView };
 
 /** What a download resolves to; the HTTP layer only streams it. */
 export interface DownloadDescriptor {
@@ -78,8 +50,6 @@ interface Inspected {
 
 export interface FileServiceOptions {
   maxBytes: number;
-  /** Invalidate cached metadata when a file changes (no-op without a cache). */
-  onChange?: (fileId: string) => Promise<void> | void;
   /** Upload outcome counter (metrics). */
   onUpload?: (outcome: 'ok' | 'rejected' | 'error') => void;
   /** Probing and decoding of uploaded audio, on the worker pool. */
@@ -124,7 +94,7 @@ export class FileService {
         throw ERRORS.badRequest('Missing fields: file', {
           info: "send the file in the form field 'file'",
         });
-      const isPublic = parseBool(fields.is_public, 'is_public', true);
+      const isPublic = parseBool(fields.is_public, 'is_public') ?? true;
       const description = parseDescription(fields.description);
       const inspected = await this.inspect(staged);
       const nowIso = this.now().toISOString();
@@ -204,22 +174,6 @@ export class FileService {
     return row;
   }
 
-  /** A file the user may use as a voice sample: theirs or public, and audio. */
-  async usableSample(userId: string, fileId: string): Promise<FileRow> {
-    if (!fileId || !/^[0-9a-f-]{36}$/i.test(fileId))
-      throw ERRORS.badRequest('Invalid audio_file_id format');
-    const file = await this.files.findById(fileId);
-    if (!file) throw ERRORS.notFound('Audio file not found', { info: `no file ${fileId}` });
-    if (file.owner_id !== userId && file.is_public !== 1) {
-      throw ERRORS.forbidden(
-        'Permission denied: the audio file is not public and you are not its owner',
-      );
-    }
-    if (file.kind !== 'audio')
-      throw ERRORS.unsupportedMedia('The file is not audio', { info: `it is ${file.mime_type}` });
-    return file;
-  }
-
   findById(id: string): Promise<FileRow | undefined> {
     return this.files.findById(id);
   }
@@ -239,6 +193,15 @@ export class FileService {
     assertFileId(id);
     const file = assertCanReadFile(userId, await this.files.findById(id), id);
     return this.open(file, req);
+  }
+
+  /** A voice's audition clip, for a viewer already allowed to use the voice. */
+  async downloadAudition(
+    voice: Pick<VoiceRow, 'audition_file_id' | 'created_by'>,
+    req: ConditionalRequest,
+  ): Promise<DownloadDescriptor> {
+    const id = voice.audition_file_id;
+    return this.open(assertAuditionOf(voice, id ? await this.files.findById(id) : undefined), req);
   }
 
   /** The provider's door: a valid signature instead of a JWT. */
@@ -264,12 +227,10 @@ export class FileService {
 
   async list(
     userId: string,
-    input: { page?: unknown; page_size?: unknown; only_mine?: unknown },
-  ): Promise<{ files: ListItem[]; total: number; page: number; pageSize: number }> {
-    const page = positiveInt(input.page, 1);
-    const pageSize = Math.min(positiveInt(input.page_size, 10), 100);
-    const onlyMine =
-      input.only_mine === true || input.only_mine === 'true' || input.only_mine === 1;
+    input: FileListBody,
+  ): Promise<{ files: FileListItem[]; total: number; page: number; pageSize: number }> {
+    const { page, pageSize } = pageOf(input);
+    const onlyMine = parseBool(input.only_mine, 'only_mine') ?? false;
     const { rows, total } = await this.files.list({
       viewerId: userId,
       onlyMine,
@@ -297,16 +258,7 @@ export class FileService {
     };
   }
 
-  async update(
-    userId: string,
-    id: string,
-    input: {
-      file_name?: unknown;
-      is_public?: unknown;
-      is_private?: unknown;
-      description?: unknown;
-    },
-  ): Promise<FileView> {
+  async update(userId: string, id: string, input: FileUpdateBody): Promise<FileView> {
     assertFileId(id);
     const file = assertOwnsFile(userId, await this.files.findById(id), id);
     const patch: Partial<FileRow> = {};
@@ -327,8 +279,9 @@ export class FileService {
       }
     }
     // The original's clients send `is_private` carrying is_public's value (its quirk).
-    const pub = input.is_public ?? input.is_private;
-    if (pub !== undefined) patch.is_public = parseBool(pub, 'is_public', true) ? 1 : 0;
+    const pub =
+      parseBool(input.is_public, 'is_public') ?? parseBool(input.is_private, 'is_private');
+    if (pub !== undefined) patch.is_public = pub ? 1 : 0;
     if (input.description !== undefined) patch.description = parseDescription(input.description);
     if (!Object.keys(patch).length) {
       throw ERRORS.badRequest('Nothing to update', {
@@ -337,7 +290,6 @@ export class FileService {
     }
     patch.updated_at = this.now().toISOString();
     await this.files.update(id, patch);
-    await this.opts.onChange?.(id);
     return toView({ ...file, ...patch });
   }
 
@@ -386,7 +338,6 @@ export class FileService {
       }
       staged = undefined;
       await this.discard(file.storage_key);
-      await this.opts.onChange?.(id);
       return toView({ ...file, ...patch });
     } catch (err) {
       if (staged) await this.discard(staged.key);
@@ -411,7 +362,6 @@ export class FileService {
     }
     await this.files.delete(file.id);
     await this.discard(file.storage_key);
-    await this.opts.onChange?.(file.id);
   }
 
   /** Deletes a file Timbre made (e.g. an audition clip), whatever uses it. Idempotent. */
@@ -420,18 +370,20 @@ export class FileService {
     if (!file) return;
     await this.files.delete(file.id);
     await this.discard(file.storage_key);
-    await this.opts.onChange?.(file.id);
   }
 
   /**
-   * Removes temporary leftovers of interrupted writes and blobs no row points
-   * to, both older than `minAgeMs` (younger ones may belong to a write in
-   * flight); logs rows whose blob is missing.
+   * Removes blobs no row points to, older than `minAgeMs` (younger ones may
+   * belong to a write in flight), and temporary leftovers of interrupted
+   * writes older than `temporaryMinAgeMs` (no upload lives longer than the
+   * upload time limit, so older ones are dead); logs rows whose blob is missing.
    */
   async sweep(
     minAgeMs = 15 * 60_000,
+    temporaryMinAgeMs = minAgeMs,
   ): Promise<{ temporary: number; orphans: number; missing: number }> {
     const cutoff = this.now().getTime() - minAgeMs;
+    const temporaryCutoff = this.now().getTime() - temporaryMinAgeMs;
     let temporary = 0;
     let orphans = 0;
     let batch: string[] = [];
@@ -447,11 +399,11 @@ export class FileService {
       batch = [];
     };
     for await (const entry of this.blobs.list()) {
-      if (entry.mtime.getTime() > cutoff) continue;
       if (entry.temporary) {
+        if (entry.mtime.getTime() > temporaryCutoff) continue;
         await this.blobs.deleteTemporary(entry.key);
         temporary++;
-      } else {
+      } else if (entry.mtime.getTime() <= cutoff) {
         batch.push(entry.key);
         if (batch.length >= 500) await flush();
       }
@@ -650,15 +602,6 @@ function toView(r: FileRow): FileView {
   };
 }
 
-function parseBool(v: unknown, field: string, dflt: boolean): boolean {
-  if (v === undefined || v === null || v === '') return dflt;
-  if (v === true || v === 'true' || v === '1' || v === 1) return true;
-  if (v === false || v === 'false' || v === '0' || v === 0) return false;
-  throw ERRORS.badRequest(`Invalid field: ${field}`, {
-    info: `${field} must be "true" or "false"`,
-  });
-}
-
 function parseDescription(v: unknown): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string')
@@ -668,11 +611,6 @@ function parseDescription(v: unknown): string | null {
       info: 'description is over 1000 characters',
     });
   return v;
-}
-
-function positiveInt(v: unknown, dflt: number): number {
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  return typeof n === 'number' && Number.isInteger(n) && n >= 1 ? n : dflt;
 }
 
 function isClientError(err: unknown): boolean {

@@ -1,7 +1,10 @@
+import type { VoiceView } from '../api/schemas/voices.js';
 import type { VoiceWithOwner } from '../repositories/voice.repository.js';
 
+export type { VoiceView };
+
 /** The contract's voice object plus the new fields (status, provider, quality…). */
-export function voiceView(v: VoiceWithOwner, viewerId: string) {
+export function voiceView(v: VoiceWithOwner, viewerId: string): VoiceView {
   return {
     voice_id: v.id,
     voice_name: v.voice_name,
@@ -24,5 +27,3 @@ export function voiceView(v: VoiceWithOwner, viewerId: string) {
     quality: v.quality ? (JSON.parse(v.quality) as unknown) : null,
   };
 }
-
-export type VoiceView = ReturnType<typeof voiceView>;

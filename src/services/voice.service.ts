@@ -13,10 +13,21 @@ import type {
   VoiceRow,
   VoiceWithOwner,
 } from '../repositories/voice.repository.js';
-import { assertCanUseVoice, assertOwnsVoice, assertVoiceId } from './access.js';
-import type { FileService } from './file.service.js';
+import { pageOf, parseBool } from '../api/schemas/lenient.js';
+import type {
+  BatchResult,
+  CreateVoiceBody,
+  ListVoicesBody,
+  ShareBody,
+  SynthesizeBody,
+  UpdateVoiceBody,
+  VoiceView,
+} from '../api/schemas/voices.js';
+import { assertCanUseVoice, assertOwnsVoice, assertUsableSample, assertVoiceId } from './access.js';
+import type { ConditionalRequest, DownloadDescriptor, FileService } from './file.service.js';
 import { providerFailure } from './provider-errors.js';
-import { voiceView, type VoiceView } from './voice-views.js';
+import type { UsageLimits } from './usage-limits.js';
+import { voiceView } from './voice-views.js';
 
 const GENDERS = ['male', 'female', 'other'] as const;
 type Gender = (typeof GENDERS)[number];
@@ -43,15 +54,16 @@ export interface VoiceSettings {
   auditionText: string;
   /** Sample assessment on the worker pool. */
   audio: AudioWork;
+  /** Voices one user may have being created at once (pending or processing). */
+  maxInProgress: number;
+  /** Retry-After (s) sent when that limit refuses a creation. */
+  retryAfterSec: number;
 }
 
-export interface CreateVoiceInput {
-  audio_file_id?: unknown;
-  voice_name?: unknown;
-  voice_gender?: unknown;
-  voice_description?: unknown;
-  is_public?: unknown;
-}
+export type CreateVoiceInput = CreateVoiceBody;
+
+/** No voice name is longer than this, so a longer keyword matches nothing. */
+const MAX_NAME_LENGTH = 50;
 
 export type CreateOutcome =
   { kind: 'ready'; voice: VoiceView } | { kind: 'accepted'; voice: VoiceView };
@@ -85,8 +97,6 @@ export function providerPrefix(userId: string, voiceId: string): string {
  * jobs/create-voice.job.ts.
  */
 export class VoiceService {
-  private readonly lists: JsonCache;
-
   constructor(
     private readonly voices: VoiceRepository,
     private readonly users: UserRepository,
@@ -94,21 +104,46 @@ export class VoiceService {
     private readonly provider: VoiceProvider,
     private readonly queue: JobQueue,
     private readonly settings: VoiceSettings,
-    cache: JsonCache,
+    private readonly listCache: JsonCache,
     private readonly log: Logger,
+    private readonly limits: UsageLimits,
     private readonly now: () => Date = () => new Date(),
-  ) {
-    this.lists = cache;
-  }
+  ) {}
 
-  /** Validates, checks the sample, writes the voice row and queues its job. */
+  /**
+   * Validates, checks the sample, writes the voice row and queues its job.
+   * Takes one creation from the user's hourly quota, given back when the
+   * creation fails for the server's reasons (5xx); 429 when the quota is used
+   * up or too many of the user's voices are still being created.
+   */
   async create(
     userId: string,
     input: CreateVoiceInput,
     opts: { wait: boolean },
   ): Promise<CreateOutcome> {
+    const ticket = await this.limits.takeCreation(userId);
+    try {
+      return await this.createCounted(userId, input, opts);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) await ticket.release();
+      throw err;
+    }
+  }
+
+  private async createCounted(
+    userId: string,
+    input: CreateVoiceInput,
+    opts: { wait: boolean },
+  ): Promise<CreateOutcome> {
     const fields = validateCreate(input);
-    const sample = await this.files.usableSample(userId, fields.audioFileId);
+    const inProgress = await this.voices.countInProgress(userId);
+    if (inProgress >= this.settings.maxInProgress) {
+      throw ERRORS.tooManyRequests('Too many requests', {
+        info: `at most ${this.settings.maxInProgress} voices being created at once per user; retry when one is ready`,
+        headers: { 'retry-after': String(this.settings.retryAfterSec) },
+      });
+    }
+    const sample = await this.sample(userId, fields.audioFileId);
     const quality = await this.assess(sample);
     const voiceId = uuidv7();
     const nowIso = this.now().toISOString();
@@ -142,23 +177,20 @@ export class VoiceService {
         cause: err,
       });
     }
-    await this.lists.bump('voices');
+    await this.listCache.bump('voices');
     this.log.info({ voice_id: voiceId, sample_file_id: sample.id }, 'voice creation queued');
     if (!opts.wait)
       return { kind: 'accepted', voice: voiceView(await this.mustFind(voiceId), userId) };
     return this.waitFor(voiceId, userId, this.settings.createWaitSec * 1000);
   }
 
-  /** Batch creation: each item on its own, asynchronously; per-item results. */
-  async createMany(userId: string, items: CreateVoiceInput[]) {
-    const results: {
-      index: number;
-      code: number;
-      message: string;
-      error_info?: string;
-      voice_id?: string;
-      status?: string;
-    }[] = [];
+  /**
+   * Batch creation: each item on its own, asynchronously; per-item results.
+   * Each item counts against the creation quota; an item the server failed
+   * (5xx) ends the batch with that error, the items before it stay created.
+   */
+  async createMany(userId: string, items: CreateVoiceInput[]): Promise<BatchResult[]> {
+    const results: BatchResult[] = [];
     for (const [index, item] of items.entries()) {
       try {
         const r = await this.create(userId, item, { wait: false });
@@ -204,13 +236,23 @@ export class VoiceService {
   /** The assessment of a sample the caller may use (own or public audio). */
   async assessSample(
     userId: string,
-    fileId: unknown,
+    fileId: string | null | undefined,
   ): Promise<QualityReport & { usable: boolean }> {
     if (typeof fileId !== 'string' || !fileId.trim())
       throw ERRORS.badRequest('Missing fields: audio_file_id');
-    const sample = await this.files.usableSample(userId, fileId);
-    const report = await this.qualityOf(sample);
-    return { ...report, usable: !REJECTED_VERDICTS.has(report.verdict) };
+    const sample = await this.sample(userId, fileId.trim());
+    const slot = await this.limits.enter('assess', userId);
+    try {
+      const report = await this.qualityOf(sample);
+      return { ...report, usable: !REJECTED_VERDICTS.has(report.verdict) };
+    } finally {
+      await slot.release();
+    }
+  }
+
+  /** A file the caller may clone from (access.ts decides). */
+  private async sample(userId: string, fileId: string) {
+    return assertUsableSample(userId, await this.files.findById(fileId), fileId);
   }
 
   /**
@@ -254,31 +296,24 @@ export class VoiceService {
   /** Contract `get_voices`: oldest first, literal keyword, gender, paging with fallbacks and a cap. */
   async list(
     userId: string,
-    input: {
-      key_word?: unknown;
-      page?: unknown;
-      page_size?: unknown;
-      gender?: unknown;
-      created_by_current_user?: unknown;
-    },
+    input: ListVoicesBody,
   ): Promise<{ voices: VoiceView[]; hasNext: boolean }> {
-    const page = positiveInt(input.page, 1);
-    const pageSize = Math.min(positiveInt(input.page_size, 10), 100);
+    const { page, pageSize } = pageOf(input);
     const gender =
       typeof input.gender === 'string' && (GENDERS as readonly string[]).includes(input.gender)
         ? (input.gender as Gender)
         : undefined;
-    if (input.gender !== undefined && input.gender !== 'all' && input.gender !== '' && !gender) {
+    if (input.gender && input.gender !== 'all' && !gender) {
       throw ERRORS.badRequest("gender must be one of 'all', 'male', 'female', or 'other'");
     }
     const keyword = typeof input.key_word === 'string' ? input.key_word.trim() : '';
-    const onlyMine =
-      input.created_by_current_user === true || input.created_by_current_user === 'true';
-    const gen = await this.lists.generation('voices');
+    const onlyMine = parseBool(input.created_by_current_user, 'created_by_current_user') ?? false;
+    if ([...keyword].length > MAX_NAME_LENGTH) return { voices: [], hasNext: false };
+    const gen = await this.listCache.generation('voices');
     // The keyword is hashed so a long one cannot make a long cache key.
     const kw = keyword ? createHash('sha256').update(keyword).digest('base64url').slice(0, 22) : '';
     const key = `voices:${gen}:${userId}:${onlyMine ? 1 : 0}:${gender ?? 'all'}:${page}:${pageSize}:${kw}`;
-    const rows = await this.lists.remember(key, () =>
+    const rows = await this.listCache.remember(key, () =>
       this.voices.list({
         viewerId: userId,
         onlyMine,
@@ -304,23 +339,15 @@ export class VoiceService {
     return voiceView(await this.findVisible(userId, voiceId), userId);
   }
 
-  async update(
-    userId: string,
-    voiceId: string,
-    input: {
-      voice_name?: unknown;
-      voice_gender?: unknown;
-      voice_description?: unknown;
-      is_public?: unknown;
-    },
-  ): Promise<VoiceView> {
+  async update(userId: string, voiceId: string, input: UpdateVoiceBody): Promise<VoiceView> {
     const v = await this.findOwned(userId, voiceId);
     const patch: Partial<VoiceRow> = {};
     if (input.voice_name !== undefined) patch.voice_name = checkName(input.voice_name);
     if (input.voice_gender !== undefined) patch.voice_gender = checkGender(input.voice_gender);
     if (input.voice_description !== undefined)
       patch.voice_description = checkDescription(input.voice_description);
-    if (input.is_public !== undefined) patch.is_public = parseBool(input.is_public) ? 1 : 0;
+    const isPublic = parseBool(input.is_public, 'is_public');
+    if (isPublic !== undefined) patch.is_public = isPublic ? 1 : 0;
     if (!Object.keys(patch).length) {
       throw ERRORS.badRequest('Nothing to update', {
         info: 'send voice_name, voice_gender, voice_description or is_public',
@@ -328,7 +355,7 @@ export class VoiceService {
     }
     patch.updated_at = this.now().toISOString();
     await this.voices.update(v.id, patch);
-    await this.lists.bump('voices');
+    await this.listCache.bump('voices');
     return voiceView({ ...v, ...patch }, userId);
   }
 
@@ -360,16 +387,12 @@ export class VoiceService {
       }
     }
     await this.voices.delete(v.id);
-    await this.lists.bump('voices');
+    await this.listCache.bump('voices');
     if (v.audition_file_id) await this.files.deleteGenerated(v.audition_file_id);
     this.log.info({ voice_id: v.id, call_name: v.call_name }, 'voice deleted');
   }
 
-  async share(
-    userId: string,
-    voiceId: string,
-    input: { user_id?: unknown; identifier?: unknown; type?: unknown },
-  ) {
+  async share(userId: string, voiceId: string, input: ShareBody) {
     const v = await this.findOwned(userId, voiceId);
     let target;
     if (typeof input.user_id === 'string' && input.user_id) {
@@ -388,7 +411,7 @@ export class VoiceService {
     if (target.id === userId) throw ERRORS.badRequest('You cannot share a voice with yourself');
     if (!(await this.voices.isSharedWith(v.id, target.id))) {
       await this.voices.share(v.id, target.id, this.now().toISOString());
-      await this.lists.bump('voices');
+      await this.listCache.bump('voices');
     }
     return { user_id: target.id, username: target.username };
   }
@@ -397,7 +420,7 @@ export class VoiceService {
     const v = await this.findOwned(userId, voiceId);
     if (!(await this.voices.unshare(v.id, targetUserId)))
       throw ERRORS.notFound('The voice is not shared with this user');
-    await this.lists.bump('voices');
+    await this.listCache.bump('voices');
   }
 
   async shares(userId: string, voiceId: string) {
@@ -405,8 +428,22 @@ export class VoiceService {
     return this.voices.shares(v.id);
   }
 
+  /**
+   * Streams a voice's audition clip to a viewer who may use the voice (the
+   * clip itself stays a private file of the creator). Keeps Range, If-Range
+   * and the conditional headers.
+   */
+  async audition(
+    viewerId: string,
+    voiceId: string,
+    req: ConditionalRequest,
+  ): Promise<DownloadDescriptor> {
+    const v = await this.readyVoice(viewerId, voiceId);
+    return this.files.downloadAudition(v, req);
+  }
+
   /** A voice the caller may synthesize with or listen to: theirs, public or shared, and ready. */
-  async usable(userId: string, voiceId: string): Promise<VoiceWithOwner> {
+  private async readyVoice(userId: string, voiceId: string): Promise<VoiceWithOwner> {
     const v = await this.findVisible(userId, voiceId);
     if (v.status !== 'ready' || !v.call_name) {
       throw ERRORS.conflict('The voice is not ready', { info: `its status is ${v.status}` });
@@ -421,16 +458,9 @@ export class VoiceService {
   async synthesize(
     userId: string,
     voiceId: string,
-    input: {
-      text?: unknown;
-      format?: unknown;
-      sample_rate?: unknown;
-      rate?: unknown;
-      pitch?: unknown;
-      volume?: unknown;
-    },
+    input: SynthesizeBody,
   ): Promise<{ contentType: string; stream: AsyncIterable<Uint8Array> }> {
-    const v = await this.usable(userId, voiceId);
+    const v = await this.readyVoice(userId, voiceId);
     if (v.provider !== this.provider.name) {
       throw ERRORS.conflict(
         `The voice was made with provider '${v.provider}', which this server does not use now`,
@@ -445,13 +475,13 @@ export class VoiceService {
     if (![8000, 16000, 22050, 24000, 44100, 48000].includes(sampleRate)) {
       throw ERRORS.badRequest('sample_rate must be one of 8000, 16000, 22050, 24000, 44100, 48000');
     }
-    const num = (val: unknown, name: string, lo: number, hi: number, dflt: number) => {
+    const num = (val: number | undefined, name: string, lo: number, hi: number, dflt: number) => {
       if (val === undefined) return dflt;
       if (typeof val !== 'number' || !(val >= lo && val <= hi))
         throw ERRORS.badRequest(`${name} must be a number from ${lo} to ${hi}`);
       return val;
     };
-    const stream = this.provider.synthesize({
+    const request = {
       voiceId: v.call_name!,
       targetModel: v.target_model,
       text: input.text,
@@ -460,16 +490,25 @@ export class VoiceService {
       rate: num(input.rate, 'rate', 0.5, 2, 1),
       pitch: num(input.pitch, 'pitch', 0.5, 2, 1),
       volume: num(input.volume, 'volume', 0, 100, 50),
-    });
-    const it = stream[Symbol.asyncIterator]();
+    };
+    const slot = await this.limits.enter('synthesize', userId);
+    let it: AsyncIterator<Uint8Array>;
+    try {
+      it = this.provider.synthesize(request)[Symbol.asyncIterator]();
+    } catch (err) {
+      await slot.release();
+      throw err;
+    }
     let first: IteratorResult<Uint8Array>;
     try {
       first = await it.next();
     } catch (err) {
+      await slot.release();
       throw providerFailure(err);
     }
     // No audio at all is a provider failure, not an empty 200.
     if (first.done) {
+      await slot.release();
       throw ERRORS.badGateway('The voice provider returned no audio', {
         info: 'the provider answered without any audio; try again later',
       });
@@ -481,9 +520,14 @@ export class VoiceService {
         : format === 'wav'
           ? 'audio/wav'
           : `audio/L16; rate=${sampleRate}; channels=1`;
+    // The slot is held until the audio is sent or the client goes away.
     async function* rest(): AsyncIterable<Uint8Array> {
-      yield firstChunk;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+      try {
+        yield firstChunk;
+        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+      } finally {
+        await slot.release();
+      }
     }
     return { contentType, stream: rest() };
   }
@@ -525,10 +569,7 @@ function validateCreate(input: CreateVoiceInput) {
     name: checkName(input.voice_name),
     gender: checkGender(input.voice_gender),
     description: checkDescription(input.voice_description),
-    isPublic:
-      input.is_public === undefined || input.is_public === null
-        ? false
-        : parseBool(input.is_public),
+    isPublic: parseBool(input.is_public, 'is_public') ?? false,
   };
 }
 
@@ -555,16 +596,4 @@ function checkDescription(v: unknown): string {
   if ([...v].length > 1000)
     throw ERRORS.badRequest('voice_description must be at most 1000 characters');
   return v;
-}
-
-/** JSON booleans, and the strings "true"/"false" read correctly (the original took any non-empty string as true). */
-function parseBool(v: unknown): boolean {
-  if (v === true || v === 'true' || v === 1 || v === '1') return true;
-  if (v === false || v === 'false' || v === 0 || v === '0') return false;
-  throw ERRORS.badRequest('Invalid field: is_public', { info: 'is_public must be true or false' });
-}
-
-function positiveInt(v: unknown, dflt: number): number {
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  return typeof n === 'number' && Number.isInteger(n) && n >= 1 ? n : dflt;
 }

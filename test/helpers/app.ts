@@ -30,6 +30,8 @@ export async function makeApp(
     BCRYPT_ROUNDS: '4',
     CPU_POOL_THREADS: '2',
     LOG_LEVEL: 'silent',
+    // Suites share two cores; a test of load shedding turns it on itself.
+    SHED_EVENT_LOOP_DELAY_MS: '0',
     ...env,
   });
   const app = await build({

@@ -1,18 +1,98 @@
 import type { FastifyRequest } from 'fastify';
+import { PassThrough } from 'node:stream';
+import { AppError, ERRORS } from '../../errors.js';
 import type { UploadPart } from '../../services/file.service.js';
 
-/** Adapts @fastify/multipart's parts to the service's transport-free shape. */
-export async function* uploadParts(request: FastifyRequest): AsyncIterable<UploadPart> {
+export interface UploadTimeouts {
+  /** Cut the upload when no byte arrived for this long (ms). */
+  idleMs: number;
+  /** Cut the upload when it has not ended after this long (ms). */
+  totalMs: number;
+}
+
+/**
+ * Adapts @fastify/multipart's parts to the service's transport-free shape,
+ * and guards the transfer: a body that stalls past `idleMs` or runs past
+ * `totalMs` fails with 408 (the service then removes what it staged), and a
+ * malformed multipart body fails with 400 instead of surfacing the parser's
+ * own error.
+ */
+export async function* uploadParts(
+  request: FastifyRequest,
+  timeouts: UploadTimeouts,
+): AsyncIterable<UploadPart> {
   if (!request.isMultipart()) {
     const err = new Error('Expected multipart/form-data') as Error & { code: string };
     err.code = 'FST_INVALID_MULTIPART_CONTENT_TYPE';
     throw err;
   }
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      yield { kind: 'file', field: part.fieldname, filename: part.filename, stream: part.file };
-    } else {
-      yield { kind: 'field', field: part.fieldname, value: part.value };
+  const raw = request.raw;
+  const started = Date.now();
+  let lastByte = started;
+  let failure: AppError | undefined;
+  let current: PassThrough | undefined;
+  let wake: ((err: AppError) => void) | undefined;
+  const onData = () => {
+    lastByte = Date.now();
+  };
+  raw.on('data', onData);
+  const watchdog = setInterval(
+    () => {
+      const now = Date.now();
+      const idle = now - lastByte >= timeouts.idleMs;
+      if (!idle && now - started < timeouts.totalMs) return;
+      failure = ERRORS.requestTimeout('Upload timed out', {
+        info: idle
+          ? `no data received for ${Math.round(timeouts.idleMs / 1000)} s`
+          : `the upload took longer than ${Math.round(timeouts.totalMs / 1000)} s`,
+        // A client this slow does not get to keep its connection.
+        headers: { connection: 'close' },
+      });
+      clearInterval(watchdog);
+      current?.destroy(failure);
+      wake?.(failure);
+    },
+    Math.max(50, Math.min(1000, Math.floor(Math.min(timeouts.idleMs, timeouts.totalMs) / 4))),
+  );
+  watchdog.unref();
+
+  const parts = request.parts()[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      if (failure) throw failure;
+      const next = await new Promise<IteratorResult<Awaited<ReturnType<typeof parts.next>>['value']>>(
+        (resolve, reject) => {
+          wake = reject;
+          parts.next().then(resolve, (err: unknown) => reject(clientError(err)));
+        },
+      );
+      wake = undefined;
+      if (next.done) break;
+      const part = next.value;
+      if (part.type === 'file') {
+        // The service reads `stream`; parser errors on the part become 400s there.
+        const stream = new PassThrough();
+        current = stream;
+        part.file.on('error', (err: unknown) => stream.destroy(clientError(err)));
+        part.file.pipe(stream);
+        yield { kind: 'file', field: part.fieldname, filename: part.filename, stream };
+        current = undefined;
+      } else {
+        yield { kind: 'field', field: part.fieldname, value: part.value };
+      }
     }
+  } finally {
+    clearInterval(watchdog);
+    raw.off('data', onData);
   }
+}
+
+/** A multipart parser's error is the client's (a malformed or truncated body). */
+function clientError(err: unknown): Error {
+  if (err instanceof AppError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('FST_')) return err as Error;
+  return ERRORS.badRequest('Malformed multipart body', {
+    info: (err as Error)?.message?.slice(0, 200) || 'the form data could not be parsed',
+  });
 }

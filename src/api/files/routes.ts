@@ -1,78 +1,25 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DownloadDescriptor } from '../../services/file.service.js';
+import { ConditionalHeaders, conditionalHeaders, sendDownload } from '../download.js';
 import { requireAccessToken } from '../plugins/auth.js';
 import { envelope, responses } from '../schemas/common.js';
+import {
+  FileIdParams,
+  FileListBody,
+  FileListItem,
+  FileObject,
+  FileUpdateBody,
+} from '../schemas/files.js';
 import { uploadParts } from './multipart.js';
 
-const AudioInfo = Type.Union([
-  Type.Object({
-    duration_sec: Type.Number(),
-    codec: Type.String(),
-    sample_rate: Type.Integer(),
-    channels: Type.Integer(),
-  }),
-  Type.Null(),
-]);
-
-export const FileObject = Type.Object({
-  file_id: Type.String(),
-  file_name: Type.String(),
-  file_path: Type.String(),
-  file_size: Type.Integer(),
-  file_type: Type.String(),
-  is_private: Type.Boolean({ description: "Sic: carries is_public's value, as the original did" }),
-  is_public: Type.Boolean(),
-  description: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-  origin: Type.String({ description: "'upload', or 'audition' for a clip generated for a voice" }),
-  audio: AudioInfo,
-});
-
-const ListItem = Type.Object({
-  file_id: Type.String(),
-  file_name: Type.String(),
-  file_path: Type.String(),
-  file_size: Type.Integer(),
-  file_type: Type.String(),
-  created_at: Type.String(),
-  created_by_username: Type.String(),
-  created_by_user_id: Type.String(),
-  is_public: Type.Boolean(),
-  description: Type.Union([Type.String(), Type.Null()]),
-  is_owner: Type.Boolean(),
-  origin: Type.String(),
-});
-
-const IdParams = Type.Object({ file_id: Type.String({ maxLength: 100 }) });
 const Binary = Type.Unsafe<unknown>({ description: 'the file bytes (Range supported)' });
-const Conditional = Type.Object({
-  range: Type.Optional(Type.String()),
-  'if-range': Type.Optional(Type.String()),
-  'if-none-match': Type.Optional(Type.String()),
-  'if-modified-since': Type.Optional(Type.String()),
-});
-
-function conditional(request: FastifyRequest) {
-  const h = request.headers;
-  return {
-    range: h.range,
-    ifRange: typeof h['if-range'] === 'string' ? h['if-range'] : undefined,
-    ifNoneMatch: h['if-none-match'],
-    ifModifiedSince: h['if-modified-since'],
-  };
-}
-
-/** Streams a download descriptor; the service decided everything else. */
-export function sendDownload(reply: FastifyReply, d: DownloadDescriptor) {
-  void reply.status(d.status).headers(d.headers);
-  return d.body ? reply.send(d.body) : reply.send();
-}
 
 /** `/api/file/*` (contract §Files). */
 export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { files, tokens } = app.services;
+  const { files, tokens, config } = app.services;
+  const timeouts = {
+    idleMs: config.upload.idleTimeoutSec * 1000,
+    totalMs: config.upload.totalTimeoutSec * 1000,
+  };
   app.addHook('onRequest', requireAccessToken(tokens));
   // An upload refused mid-body (413, 415, a second file…) leaves the rest of the
   // request unread and unpiped: Node only drains bodies nobody consumed, so the
@@ -97,7 +44,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const view = await files.upload(request.userId, uploadParts(request));
+      const view = await files.upload(request.userId, uploadParts(request, timeouts));
       return reply.status(201).send({ code: 201, message: 'upload file success', ...view });
     },
   );
@@ -108,15 +55,15 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['files'],
         security: [{ bearer: [] }],
-        params: IdParams,
-        headers: Conditional,
+        params: FileIdParams,
+        headers: ConditionalHeaders,
         response: responses({ 200: Binary, 206: Binary, 304: Binary }),
       },
     },
     async (request, reply) =>
       sendDownload(
         reply,
-        await files.download(request.userId, request.params.file_id, conditional(request)),
+        await files.download(request.userId, request.params.file_id, conditionalHeaders(request.headers)),
       ),
   );
 
@@ -126,20 +73,14 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['files'],
         security: [{ bearer: [] }],
-        body: Type.Optional(
-          Type.Object({
-            page: Type.Optional(Type.Unknown()),
-            page_size: Type.Optional(Type.Unknown()),
-            only_mine: Type.Optional(Type.Unknown()),
-          }),
-        ),
+        body: Type.Optional(FileListBody),
         response: responses({
           200: envelope({
             has_next: Type.Boolean(),
             total_items: Type.Integer(),
             total_pages: Type.Integer(),
             current_page: Type.Integer(),
-            files: Type.Array(ListItem),
+            files: Type.Array(FileListItem),
           }),
         }),
       },
@@ -169,13 +110,8 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['files'],
         security: [{ bearer: [] }],
-        params: IdParams,
-        body: Type.Object({
-          file_name: Type.Optional(Type.Unknown()),
-          is_public: Type.Optional(Type.Unknown()),
-          is_private: Type.Optional(Type.Unknown()),
-          description: Type.Optional(Type.Unknown()),
-        }),
+        params: FileIdParams,
+        body: FileUpdateBody,
         response: responses({ 200: envelope({ file: FileObject }) }),
       },
     },
@@ -192,7 +128,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['files'],
         security: [{ bearer: [] }],
         consumes: ['multipart/form-data'],
-        params: IdParams,
+        params: FileIdParams,
         response: responses({ 200: envelope({ file: FileObject }) }),
       },
     },
@@ -200,7 +136,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const file = await files.updateContent(
         request.userId,
         request.params.file_id,
-        uploadParts(request),
+        uploadParts(request, timeouts),
       );
       return { code: 200, message: 'update file content success', file };
     },
@@ -212,7 +148,7 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['files'],
         security: [{ bearer: [] }],
-        params: IdParams,
+        params: FileIdParams,
         response: responses({ 200: envelope({ file_id: Type.String() }) }),
       },
     },
@@ -233,12 +169,12 @@ export const providerDownloadRoutes: FastifyPluginAsyncTypebox = async (app) => 
         schema: {
           tags: ['files'],
           description: 'Signed, short-lived link for the voice provider (no JWT). Range supported.',
-          params: IdParams,
+          params: FileIdParams,
           querystring: Type.Object({
             exp: Type.Optional(Type.String({ maxLength: 20 })),
             sig: Type.Optional(Type.String({ maxLength: 100 })),
           }),
-          headers: Conditional,
+          headers: ConditionalHeaders,
           response: responses({ 200: Binary, 206: Binary, 304: Binary }),
         },
       },
@@ -249,7 +185,7 @@ export const providerDownloadRoutes: FastifyPluginAsyncTypebox = async (app) => 
             request.params.file_id,
             request.query.exp,
             request.query.sig,
-            conditional(request),
+            conditionalHeaders(request.headers),
           ),
         ),
     );

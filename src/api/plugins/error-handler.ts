@@ -12,17 +12,32 @@ interface Mapped {
  * their status and message, framework errors get a reason naming the field,
  * anything else is a 500 with only the request id (the cause is logged once).
  */
-export function mapError(err: unknown, requestId: string): Mapped {
+export function mapError(err: unknown, requestId: string, retryAfterSec = 5): Mapped {
   if (err instanceof AppError) {
     return {
       status: err.status,
-      headers: err.headers,
+      headers:
+        err.status === 503 && !err.headers?.['retry-after']
+          ? { ...err.headers, 'retry-after': String(retryAfterSec) }
+          : err.headers,
       body: {
         code: err.status,
         message: err.message,
         ...(err.info ? { error_info: err.info } : {}),
         ...err.extra,
         ...(err.status >= 500 ? { request_id: requestId } : {}),
+      },
+    };
+  }
+  if (databaseUnavailable(err)) {
+    return {
+      status: 503,
+      headers: { 'retry-after': String(retryAfterSec) },
+      body: {
+        code: 503,
+        message: 'Service temporarily unavailable',
+        error_info: `the database is not answering; retry in ${retryAfterSec} s`,
+        request_id: requestId,
       },
     };
   }
@@ -61,6 +76,52 @@ export function mapError(err: unknown, requestId: string): Mapped {
   };
 }
 
+/** Codes of a database that is down, unreachable, gone or overloaded (mysql2, better-sqlite3, Node). */
+const DB_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_SERVER_SHUTDOWN',
+  'ER_BAD_DB_ERROR',
+  'ER_NO_DB_ERROR',
+  'ER_NO_SUCH_TABLE',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_OPTION_PREVENTS_STATEMENT',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_READONLY',
+]);
+
+/**
+ * Whether `err` (or an error it wraps) says the database cannot serve now:
+ * such a request failed for the server's reasons and may be retried (503).
+ */
+export function databaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      if (DB_DOWN_CODES.has(code) || /^SQLITE_(IOERR|BUSY|CANTOPEN)_/.test(code)) return true;
+    }
+    const msg = (e as { message?: unknown }).message;
+    if (typeof msg === 'string' && /^Pool is closed|^Timeout acquiring a connection/.test(msg)) {
+      return true;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 function client(status: number, message: string, info?: string): Mapped {
   return { status, body: { code: status, message, ...(info ? { error_info: info } : {}) } };
 }
@@ -90,9 +151,9 @@ function validationBody(fe: Partial<FastifyError> & { validation?: unknown[] }) 
   };
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, retryAfterSec = 5): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const mapped = mapError(err, request.id);
+    const mapped = mapError(err, request.id, retryAfterSec);
     if (mapped.status >= 500) {
       request.log.error({ err }, 'request failed');
     } else if (!(err instanceof AppError)) {

@@ -7,13 +7,15 @@ import { AppError } from '../../errors.js';
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** A stricter limit for expensive routes. */
-    rateLimitProfile?: 'create' | 'captcha' | 'synthesize';
+    rateLimitProfile?: 'captcha' | 'synthesize';
   }
 }
 
 /**
- * Per-user (else per-IP) limits, shared across processes through Redis when
- * configured, in memory otherwise. Creation and captcha codes are stricter.
+ * Per-user (else per-IP) request limits, shared across processes through
+ * Redis when configured, in memory otherwise. Captcha codes and syntheses are
+ * stricter. The hourly creation quota is counted per created voice by the
+ * voice service (services/usage-limits.ts), so failed creations can give it back.
  */
 export async function registerRateLimits(
   app: FastifyInstance,
@@ -25,8 +27,6 @@ export async function registerRateLimits(
     hook: 'preHandler',
     max: (request: FastifyRequest) => {
       switch (request.routeOptions.config.rateLimitProfile) {
-        case 'create':
-          return config.rateLimit.createPerHour;
         case 'captcha':
           return 5;
         case 'synthesize':
@@ -36,12 +36,7 @@ export async function registerRateLimits(
           return config.rateLimit.perMinute;
       }
     },
-    // The creation limit is per hour, the others per minute. (A route-level
-    // `config.rateLimit` set from an onRoute hook here would come too late: the
-    // plugin's own onRoute hook, registered first, has already attached the
-    // global limiter to the route by then.)
-    timeWindow: (request: FastifyRequest) =>
-      request.routeOptions.config.rateLimitProfile === 'create' ? 3_600_000 : 60_000,
+    timeWindow: 60_000,
     keyGenerator: (request: FastifyRequest) => {
       const profile = request.routeOptions.config.rateLimitProfile ?? 'all';
       // request.userId is set by the auth hook, which runs before preHandler.
@@ -54,10 +49,10 @@ export async function registerRateLimits(
       request.url.split('?')[0] === '/api/health' ||
       request.url.startsWith('/metrics') ||
       !request.url.startsWith('/api/'),
-    errorResponseBuilder: (request, context) =>
+    errorResponseBuilder: (_request, context) =>
       new AppError(429, 'Too many requests', {
         // context.after is the time left in the window, not the window itself.
-        info: `limit of ${context.max} per ${request.routeOptions.config.rateLimitProfile === 'create' ? 'hour' : 'minute'}; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        info: `limit of ${context.max} per minute; retry in ${Math.ceil(context.ttl / 1000)} s`,
         headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
       }),
   });

@@ -2,82 +2,47 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { Readable } from 'node:stream';
 import { ERRORS } from '../../errors.js';
 import { requireAccessToken } from '../plugins/auth.js';
-import { sendDownload } from '../files/routes.js';
+import { conditionalHeaders, ConditionalHeaders, sendDownload } from '../download.js';
 import { envelope, responses } from '../schemas/common.js';
+import {
+  AssessBody,
+  BatchCreateBody,
+  BatchResult,
+  CreateVoiceBody,
+  CreateVoiceQuery,
+  ListVoicesBody,
+  Quality,
+  ShareBody,
+  ShareItem,
+  ShareParams,
+  SynthesizeBody,
+  UpdateVoiceBody,
+  VerifyBody,
+  VoiceObject,
+  VoiceParams,
+} from '../schemas/voices.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
-  Type.Union([t, Type.Null()]);
-
-export const VoiceObject = Type.Object({
-  voice_id: Type.String(),
-  voice_name: Type.String(),
-  voice_gender: Type.String(),
-  voice_description: Type.String(),
-  voice_audition_url: Nullable(Type.String()),
-  call_name: Nullable(Type.String()),
-  is_public: Type.Boolean(),
-  created_by_user_id: Type.String(),
-  created_by_username: Type.String(),
-  created_at: Type.String(),
-  is_created_by_current_user: Type.Boolean(),
-  is_shared_with_current_user: Type.Boolean(),
-  status: Type.String({ description: 'pending | processing | ready | failed' }),
-  error_info: Nullable(Type.String()),
-  provider: Type.String(),
-  target_model: Type.String(),
-  quality: Type.Unknown({ description: 'the sample assessment: verdict, score, metrics, advice' }),
-});
-
-const CreateBody = Type.Object({
-  audio_file_id: Type.Optional(Type.Unknown()),
-  voice_name: Type.Optional(Type.Unknown()),
-  voice_gender: Type.Optional(Type.Unknown()),
-  voice_description: Type.Optional(Type.Unknown()),
-  is_public: Type.Optional(Type.Unknown()),
-});
-
-const VoiceParams = Type.Object({ voice_id: Type.String({ maxLength: 100 }) });
-const ShareItem = Type.Object({
-  user_id: Type.String(),
-  username: Type.String(),
-  created_at: Type.Optional(Type.String()),
-});
-
-/** The contract's `voice` object in create_voice's 200. */
-function createdVoice(v: {
-  voice_id: string;
-  voice_name: string;
-  voice_audition_url: string | null;
-  created_at: string;
-  created_by_user_id: string;
-  is_public: boolean;
-  call_name: string | null;
-  voice_gender: string;
-  voice_description: string;
-}) {
-  return v;
-}
+const Binary = Type.Unsafe<unknown>({ description: 'the audio bytes (Range supported)' });
 
 /** `/api/voice/*` (contract §Voices, plus the new endpoints). */
 export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { voices, tokens, files } = app.services;
+  const { voices, tokens } = app.services;
   app.addHook('onRequest', requireAccessToken(tokens));
 
   app.post(
     '/create_voice',
     {
-      config: { rateLimitProfile: 'create' },
       schema: {
         tags: ['voices'],
         security: [{ bearer: [] }],
         description:
           'Clones a voice from an uploaded sample. Waits (bounded) for the job and answers 200 as the original; with `?async=1` or `Prefer: respond-async`, or when the wait runs out, answers 202 with `voice_id` and `status`.',
-        querystring: Type.Object({ async: Type.Optional(Type.String()) }),
-        body: CreateBody,
+        querystring: CreateVoiceQuery,
+        body: CreateVoiceBody,
         response: responses({
           200: envelope({
-            voice: Type.Intersect([VoiceObject]),
-            dashscope_voice_id: Nullable(Type.String()),
+            voice: VoiceObject,
+            dashscope_voice_id: Type.Union([Type.String(), Type.Null()]),
           }),
           202: envelope({ voice_id: Type.String(), status: Type.String(), voice: VoiceObject }),
         }),
@@ -93,7 +58,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return reply.status(200).send({
           code: 200,
           message: 'create voice success',
-          voice: { ...r.voice, ...createdVoice(r.voice) },
+          voice: r.voice,
           dashscope_voice_id: r.voice.call_name,
         });
       }
@@ -110,27 +75,13 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/batch_create',
     {
-      config: { rateLimitProfile: 'create' },
       schema: {
         tags: ['voices'],
         security: [{ bearer: [] }],
         description:
           '**new**: many samples → many voices (at most 20), each created asynchronously; per-item results.',
-        body: Type.Object({ voices: Type.Array(CreateBody, { minItems: 1, maxItems: 20 }) }),
-        response: responses({
-          202: envelope({
-            results: Type.Array(
-              Type.Object({
-                index: Type.Integer(),
-                code: Type.Integer(),
-                message: Type.String(),
-                error_info: Type.Optional(Type.String()),
-                voice_id: Type.Optional(Type.String()),
-                status: Type.Optional(Type.String()),
-              }),
-            ),
-          }),
-        }),
+        body: BatchCreateBody,
+        response: responses({ 202: envelope({ results: Type.Array(BatchResult) }) }),
       },
     },
     async (request, reply) => {
@@ -155,18 +106,8 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['voices'],
         security: [{ bearer: [] }],
         description: '**new**: judges a sample before any provider call, with actionable advice.',
-        body: Type.Object({ audio_file_id: Type.Optional(Type.Unknown()) }),
-        response: responses({
-          200: envelope({
-            quality: Type.Object({
-              verdict: Type.String(),
-              score: Type.Number(),
-              usable: Type.Boolean(),
-              advice: Type.Array(Type.String()),
-              metrics: Type.Optional(Type.Unknown()),
-            }),
-          }),
-        }),
+        body: AssessBody,
+        response: responses({ 200: envelope({ quality: Quality }) }),
       },
     },
     async (request) => ({
@@ -182,15 +123,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['voices'],
         security: [{ bearer: [] }],
-        body: Type.Optional(
-          Type.Object({
-            key_word: Type.Optional(Type.Unknown()),
-            page: Type.Optional(Type.Unknown()),
-            page_size: Type.Optional(Type.Unknown()),
-            gender: Type.Optional(Type.Unknown()),
-            created_by_current_user: Type.Optional(Type.Unknown()),
-          }),
-        ),
+        body: Type.Optional(ListVoicesBody),
         response: responses({
           200: envelope({ has_next: Type.Boolean(), voices: Type.Array(VoiceObject) }),
         }),
@@ -232,7 +165,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['voices'],
         security: [{ bearer: [] }],
-        body: Type.Object({ voice_id: Type.Optional(Type.Unknown()) }),
+        body: VerifyBody,
         response: responses({ 200: envelope({ voice: VoiceObject, can_access: Type.Boolean() }) }),
       },
     },
@@ -271,12 +204,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ bearer: [] }],
         description: '**new**: update name, gender, description or public flag (owner only).',
         params: VoiceParams,
-        body: Type.Object({
-          voice_name: Type.Optional(Type.Unknown()),
-          voice_gender: Type.Optional(Type.Unknown()),
-          voice_description: Type.Optional(Type.Unknown()),
-          is_public: Type.Optional(Type.Unknown()),
-        }),
+        body: UpdateVoiceBody,
         response: responses({ 200: envelope({ voice: VoiceObject }) }),
       },
     },
@@ -313,19 +241,19 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ bearer: [] }],
         description: '**new**: streams the audition clip of a voice you may use (Range supported).',
         params: VoiceParams,
-        response: responses({ 200: Type.Unknown(), 206: Type.Unknown(), 304: Type.Unknown() }),
+        headers: ConditionalHeaders,
+        response: responses({ 200: Binary, 206: Binary, 304: Binary }),
       },
     },
-    async (request, reply) => {
-      const v = await voices.usable(request.userId, request.params.voice_id);
-      // The clip is private to the creator; access to the voice is what was checked.
-      const d = await files.download(v.created_by, v.audition_file_id ?? '', {
-        range: request.headers.range,
-        ifNoneMatch: request.headers['if-none-match'],
-        ifModifiedSince: request.headers['if-modified-since'],
-      });
-      return sendDownload(reply, d);
-    },
+    async (request, reply) =>
+      sendDownload(
+        reply,
+        await voices.audition(
+          request.userId,
+          request.params.voice_id,
+          conditionalHeaders(request.headers),
+        ),
+      ),
   );
 
   app.post(
@@ -337,15 +265,8 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ bearer: [] }],
         description: '**new**: speaks `text` with a voice you may use; streams audio.',
         params: VoiceParams,
-        body: Type.Object({
-          text: Type.Optional(Type.Unknown()),
-          format: Type.Optional(Type.Unknown()),
-          sample_rate: Type.Optional(Type.Unknown()),
-          rate: Type.Optional(Type.Unknown()),
-          pitch: Type.Optional(Type.Unknown()),
-          volume: Type.Optional(Type.Unknown()),
-        }),
-        response: responses({ 200: Type.Unknown() }),
+        body: SynthesizeBody,
+        response: responses({ 200: Binary }),
       },
     },
     async (request, reply) => {
@@ -380,11 +301,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           '**new**: share a voice with a user (by `user_id`, or `identifier` and `type`).',
         params: VoiceParams,
-        body: Type.Object({
-          user_id: Type.Optional(Type.Unknown()),
-          identifier: Type.Optional(Type.Unknown()),
-          type: Type.Optional(Type.Unknown()),
-        }),
+        body: ShareBody,
         response: responses({ 200: envelope({ share: ShareItem }) }),
       },
     },
@@ -401,10 +318,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['voices'],
         security: [{ bearer: [] }],
-        params: Type.Object({
-          voice_id: Type.String({ maxLength: 100 }),
-          user_id: Type.String({ maxLength: 100 }),
-        }),
+        params: ShareParams,
         response: responses({ 200: envelope({}) }),
       },
     },

@@ -25,7 +25,7 @@ export const OFFLINE_PROVIDER_NAME = 'offline';
 export const OFFLINE_TARGET_MODEL = 'offline-style-v1';
 export const MAX_TEXT_CHARS = 20_000;
 /** Default audition text. */
-export const DEFAULT_AUDITION_TEXT = '今天天气怎么样？';
+export { DEFAULT_AUDITION_TEXT } from '../../config.js';
 
 export interface OfflineVoiceProviderOptions {
   /** Directory for the voice profiles, e.g. `data/offline-voices`. */

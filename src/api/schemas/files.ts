@@ -1,0 +1,73 @@
+import { Type, type Static } from '@fastify/type-provider-typebox';
+import { BoolLike, pageLike } from './lenient.js';
+
+/** Request and response schemas of `/api/file/*`; the service's view types derive from them. */
+
+const Origin = Type.Union([Type.Literal('upload'), Type.Literal('audition')], {
+  description: "'upload', or 'audition' for a clip generated for a voice",
+});
+
+const AudioInfo = Type.Union([
+  Type.Object({
+    duration_sec: Type.Number(),
+    codec: Type.String(),
+    sample_rate: Type.Integer(),
+    channels: Type.Integer(),
+  }),
+  Type.Null(),
+]);
+
+/** The contract's file object, plus the new `is_public`, `origin` and `audio` fields. */
+export const FileObject = Type.Object({
+  file_id: Type.String(),
+  file_name: Type.String(),
+  file_path: Type.String(),
+  file_size: Type.Integer(),
+  file_type: Type.String(),
+  is_private: Type.Boolean({ description: "Sic: carries is_public's value, as the original did" }),
+  is_public: Type.Boolean(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  origin: Origin,
+  audio: AudioInfo,
+});
+export type FileView = Static<typeof FileObject>;
+
+/** One item of `/list`. */
+export const FileListItem = Type.Object({
+  file_id: Type.String(),
+  file_name: Type.String(),
+  file_path: Type.String(),
+  file_size: Type.Integer(),
+  file_type: Type.String(),
+  created_at: Type.String(),
+  created_by_username: Type.String(),
+  created_by_user_id: Type.String(),
+  is_public: Type.Boolean(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  is_owner: Type.Boolean(),
+  origin: Origin,
+});
+export type FileListItem = Static<typeof FileListItem>;
+
+export const FileIdParams = Type.Object({ file_id: Type.String({ maxLength: 100 }) });
+
+export const FileListBody = Type.Object({
+  page: Type.Optional(pageLike('page number, default 1')),
+  page_size: Type.Optional(pageLike('items per page, default 10, capped at 100')),
+  only_mine: Type.Optional(BoolLike),
+});
+export type FileListBody = Static<typeof FileListBody>;
+
+export const FileUpdateBody = Type.Object({
+  file_name: Type.Optional(Type.String({ maxLength: 1000, description: 'cut to 255 bytes' })),
+  is_public: Type.Optional(BoolLike),
+  is_private: Type.Optional(
+    Type.Union(BoolLike.anyOf, {
+      description: "the original's synonym of is_public (its quirk: same meaning)",
+    }),
+  ),
+  description: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+});
+export type FileUpdateBody = Static<typeof FileUpdateBody>;
