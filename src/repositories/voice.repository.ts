@@ -132,7 +132,8 @@ export class VoiceRepository {
       )
       .orderBy('v.created_at', 'asc')
       .orderBy('v.id', 'asc')
-      .execute();
+      .execute() as Promise<VoiceWithOwner[]>;
+    // (Kysely drops a subquery's optional columns from selectAll's type; they are selected.)
   }
 
   /** All of one user's voices, newest first. */
@@ -142,6 +143,19 @@ export class VoiceRepository {
       .orderBy('voices.created_at', 'desc')
       .orderBy('voices.id', 'desc')
       .execute();
+  }
+
+  /** Every voice made from a file (its sample), oldest first, with creators' names. */
+  madeFrom(fileId: string): Promise<VoiceWithOwner[]> {
+    return this.withOwner()
+      .where('voices.sample_file_id', '=', fileId)
+      .orderBy('voices.created_at', 'asc')
+      .orderBy('voices.id', 'asc')
+      .execute();
+  }
+
+  async deleteSharesTo(userId: string): Promise<void> {
+    await this.db.deleteFrom('voice_shares').where('user_id', '=', userId).execute();
   }
 
   async isSharedWith(voiceId: string, userId: string): Promise<boolean> {
