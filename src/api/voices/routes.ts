@@ -34,6 +34,8 @@ const CreateBody = Type.Object({
   voice_gender: Type.Optional(Type.Unknown()),
   voice_description: Type.Optional(Type.Unknown()),
   is_public: Type.Optional(Type.Unknown()),
+  /** true: the caller attests the speaker agreed (required for someone else's recording). */
+  consent: Type.Optional(Type.Unknown()),
 });
 
 const VoiceParams = Type.Object({ voice_id: Type.String({ maxLength: 100 }) });
