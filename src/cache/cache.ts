@@ -98,8 +98,6 @@ export class JsonCache {
 
   /** After writing a record: older cached copies become unreachable everywhere at once. */
   async invalidate(key: string): Promise<void> {
-    await this.cache
-      .set(`ver:${key}`, randomUUID(), this.ttlSec * 2 + 60)
-      .catch(() => undefined);
+    await this.cache.set(`ver:${key}`, randomUUID(), this.ttlSec * 2 + 60).catch(() => undefined);
   }
 }

@@ -34,7 +34,11 @@ export class ApiKeyRepository {
   }
 
   async touch(id: string, nowIso: string): Promise<void> {
-    await this.db.updateTable('api_keys').set({ last_used_at: nowIso }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('api_keys')
+      .set({ last_used_at: nowIso })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Deletes the key if it belongs to `userId`; false when there was no such key. */

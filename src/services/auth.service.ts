@@ -170,7 +170,8 @@ export class AuthService {
 
   /** Checks the caller's password (account deletion, password change); 401 when wrong. */
   async verifyPassword(userId: string, password: unknown): Promise<void> {
-    if (typeof password !== 'string' || !password) throw ERRORS.badRequest('Missing fields: password');
+    if (typeof password !== 'string' || !password)
+      throw ERRORS.badRequest('Missing fields: password');
     const user = await this.users.findById(userId);
     if (!user) throw ERRORS.token('User not found');
     const keys = this.failureKeys('id', userId);
@@ -186,7 +187,8 @@ export class AuthService {
     actor: Actor,
     input: { old_password?: unknown; new_password?: unknown },
   ): Promise<{ sessions_ended: number }> {
-    if (typeof input.new_password !== 'string') throw ERRORS.badRequest('Missing fields: new_password');
+    if (typeof input.new_password !== 'string')
+      throw ERRORS.badRequest('Missing fields: new_password');
     checkPassword(input.new_password);
     await this.verifyPassword(actor.userId, input.old_password);
     await this.users.updatePassword(

@@ -85,7 +85,10 @@ export class SessionService implements CredentialChecker {
       throw ERRORS.token('Session has ended');
     }
     const next = randomUUID();
-    if (s.refresh_jti !== claims.jti || !(await this.sessions.rotate(s.id, claims.jti, next, nowIso))) {
+    if (
+      s.refresh_jti !== claims.jti ||
+      !(await this.sessions.rotate(s.id, claims.jti, next, nowIso))
+    ) {
       await this.sessions.revoke(s.id, nowIso);
       this.forgetOwner(s.id);
       throw ERRORS.token('Refresh token reused: the session has been ended');
@@ -110,7 +113,8 @@ export class SessionService implements CredentialChecker {
   /** Ends one of the caller's sessions. Unknown, ended or someone else's: 404. */
   async revoke(actor: Actor, sessionId: string): Promise<void> {
     const s = await this.sessions.findById(sessionId);
-    if (!s || s.user_id !== actor.userId || s.revoked_at) throw ERRORS.notFound('Session not found');
+    if (!s || s.user_id !== actor.userId || s.revoked_at)
+      throw ERRORS.notFound('Session not found');
     await this.sessions.revoke(s.id, this.now().toISOString());
     this.forgetOwner(s.id);
   }

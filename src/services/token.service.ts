@@ -64,11 +64,22 @@ export class TokenService {
 
   async issueAccess(userId: string, sessionId: string): Promise<string> {
     const iat = Math.floor(this.now().getTime() / 1000);
-    return this.sign({ type: 'access', sid: sessionId }, userId, randomUUID(), iat, iat + this.settings.accessTtlSec);
+    return this.sign(
+      { type: 'access', sid: sessionId },
+      userId,
+      randomUUID(),
+      iat,
+      iat + this.settings.accessTtlSec,
+    );
   }
 
   /** A refresh token that expires with its session (`expiresAt`), never later. */
-  async issueRefresh(userId: string, sessionId: string, jti: string, expiresAt: Date): Promise<string> {
+  async issueRefresh(
+    userId: string,
+    sessionId: string,
+    jti: string,
+    expiresAt: Date,
+  ): Promise<string> {
     const iat = Math.floor(this.now().getTime() / 1000);
     const exp = Math.max(iat + 1, Math.floor(expiresAt.getTime() / 1000));
     return this.sign({ type: 'refresh', sid: sessionId }, userId, jti, iat, exp);

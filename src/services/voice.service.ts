@@ -376,7 +376,10 @@ export class VoiceService {
    * error_info). The file owner's own voices are left alone. Idempotent.
    * Throws 503 (nothing changed for the voice at hand) when the queue is down.
    */
-  async withdrawFrom(file: { id: string; owner_id: string }, reason: WithdrawReason): Promise<number> {
+  async withdrawFrom(
+    file: { id: string; owner_id: string },
+    reason: WithdrawReason,
+  ): Promise<number> {
     const made = await this.voices.madeFrom(file.id);
     let n = 0;
     for (const v of made) {
