@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-voice-error-status.js';
 import * as m0003 from './0003-file-origin.js';
+import * as m0004 from './0004-sessions-api-keys.js';
 import * as m0005 from './0005-voice-name-grams.js';
 
 /** Every migration, in order. Never edit one after it has been merged: add a new one. */
@@ -9,5 +10,6 @@ export const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-voice-error-status': m0002,
   '0003-file-origin': m0003,
+  '0004-sessions-api-keys': m0004,
   '0005-voice-name-grams': m0005,
 };

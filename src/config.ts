@@ -46,6 +46,17 @@ const schema = z.object({
   JWT_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_ACCESS_TTL_SEC: durationSec.default(600),
   JWT_REFRESH_TTL_SEC: durationSec.default(3600),
+  JWT_PREVIOUS_SECRETS: z.string().optional(),
+  SESSION_CHECK_CACHE_SEC: int(0, 60).default(5),
+  LOGIN_MAX_FAILURES: int(1, 1_000_000).default(10),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: int(1, 1_000_000).default(100),
+  LOGIN_FAILURE_WINDOW_SEC: durationSec.default(900),
+  CAPTCHA_SENDS_PER_IDENTIFIER: int(1, 1_000_000).default(5),
+  CAPTCHA_SEND_WINDOW_SEC: durationSec.default(900),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1–40 letters, digits, ., - or _')
+    .optional(),
   BCRYPT_ROUNDS: int(4, 15).default(12),
   CAPTCHA_TTL_SEC: durationSec.default(300),
   CAPTCHA_NOTIFIER: z.enum(['log', 'webhook']).default('log'),
@@ -105,7 +116,31 @@ export interface Config {
   dataDir: string;
   database: { dialect: 'sqlite'; path: string } | { dialect: 'mysql'; url: string };
   redisUrl?: string;
-  jwt: { secret: string; accessTtlSec: number; refreshTtlSec: number };
+  /**
+   * `refreshTtlSec`: a session's (and so its refresh tokens') lifetime, counted from login.
+   * `previousSecrets`: former JWT_SECRET_KEY values whose tokens are still accepted (rotation).
+   * `sessionCheckCacheSec`: how long a process trusts that a session or API key is still live.
+   */
+  jwt: {
+    secret: string;
+    accessTtlSec: number;
+    refreshTtlSec: number;
+    previousSecrets: string[];
+    sessionCheckCacheSec: number;
+  };
+  /** Failed logins allowed per identifier / per address in a window, and captcha sends per identifier. */
+  bruteForce: {
+    maxFailures: number;
+    maxFailuresPerAddress: number;
+    windowSec: number;
+    captchaSendsPerIdentifier: number;
+    captchaSendWindowSec: number;
+  };
+  /**
+   * Namespace of every Redis key (cache, limits, queue). `queuePrefix` is
+   * BullMQ's prefix: `bull` unless REDIS_PREFIX is set.
+   */
+  redisPrefix: { keys: string; queue: string };
   bcryptRounds: number;
   captcha: {
     ttlSec: number;
@@ -191,6 +226,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && e.CAPTCHA_ECHO) {
     problems.push('CAPTCHA_ECHO: must not be enabled in production');
   }
+  const previousSecrets = (e.JWT_PREVIOUS_SECRETS ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  if (previousSecrets.some((v) => v.length < 32)) {
+    problems.push('JWT_PREVIOUS_SECRETS: each secret must be at least 32 characters');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = path.resolve(e.DATA_DIR);
@@ -212,6 +254,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secret: e.JWT_SECRET_KEY ?? localSecret(dataDir),
       accessTtlSec: e.JWT_ACCESS_TTL_SEC,
       refreshTtlSec: e.JWT_REFRESH_TTL_SEC,
+      previousSecrets,
+      sessionCheckCacheSec: e.SESSION_CHECK_CACHE_SEC,
+    },
+    bruteForce: {
+      maxFailures: e.LOGIN_MAX_FAILURES,
+      maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowSec: e.LOGIN_FAILURE_WINDOW_SEC,
+      captchaSendsPerIdentifier: e.CAPTCHA_SENDS_PER_IDENTIFIER,
+      captchaSendWindowSec: e.CAPTCHA_SEND_WINDOW_SEC,
+    },
+    redisPrefix: {
+      keys: e.REDIS_PREFIX ?? 'timbre',
+      queue: e.REDIS_PREFIX ? `${e.REDIS_PREFIX}-bull` : 'bull',
     },
     bcryptRounds: e.BCRYPT_ROUNDS,
     captcha: {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { JsonCache, NoCache, type Cache } from './cache/cache.js';
 import { CachedFileRepository } from './cache/cached-file.repository.js';
 import { RedisCache } from './cache/redis-cache.js';
+import { MemoryThrottle, RedisThrottle } from './cache/throttle.js';
 import type { Config } from './config.js';
 import { BullJobQueue } from './jobs/bull-queue.js';
 import {
@@ -16,12 +17,17 @@ import { Metrics } from './metrics.js';
 import { createProvider } from './providers/index.js';
 import { InstrumentedProvider } from './providers/instrumented.js';
 import type { VoiceProvider } from './providers/provider.js';
+import { ApiKeyRepository } from './repositories/api-key.repository.js';
 import { CaptchaRepository } from './repositories/captcha.repository.js';
+import { SessionRepository } from './repositories/session.repository.js';
 import type { DbHandle } from './repositories/db.js';
 import { FileRepository } from './repositories/file.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
 import { VoiceRepository } from './repositories/voice.repository.js';
+import { AccountService } from './services/account.service.js';
 import { AuthService } from './services/auth.service.js';
+import { deriveKey } from './services/keys.js';
+import { SessionService } from './services/session.service.js';
 import { FileService } from './services/file.service.js';
 import { HealthService } from './services/health.service.js';
 import { LogNotifier, WebhookNotifier, type CaptchaNotifier } from './services/notifier.js';
@@ -57,6 +63,8 @@ export interface Services {
   redis?: Redis;
   tokens: TokenService;
   auth: AuthService;
+  sessions: SessionService;
+  accounts: AccountService;
   blobs: BlobStore;
   files: FileService;
   voices: VoiceService;
@@ -131,6 +139,7 @@ export async function createServices(
     (redis
       ? new BullJobQueue(redis, log.child({ component: 'queue' }), {
           name: config.jobs.queueName,
+          prefix: config.redisPrefix.queue,
           onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }),
         })
       : new SqlJobQueue(
@@ -162,13 +171,28 @@ export async function createServices(
   metrics.watchCpuPool(() => cpu.load());
   const audio = new AudioWork(cpu, { maxSampleSec: config.maxSampleSec });
 
-  const cache: Cache = requestRedis ? new RedisCache(requestRedis) : new NoCache();
+  const ns = `${config.redisPrefix.keys}:`;
+  const cache: Cache = requestRedis ? new RedisCache(requestRedis, ns) : new NoCache();
   const jsonCache = new JsonCache(cache, config.cacheTtlSec, (hit) =>
     metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }),
   );
 
   const users = new UserRepository(instrumentedDb);
   const tokens = new TokenService(config.jwt, now);
+  const captchaRepo = new CaptchaRepository(instrumentedDb);
+  const sessions = new SessionService(
+    new SessionRepository(instrumentedDb),
+    new ApiKeyRepository(instrumentedDb),
+    users,
+    tokens,
+    {
+      lifetimeSec: config.jwt.refreshTtlSec,
+      checkCacheSec: config.jwt.sessionCheckCacheSec,
+      apiKeyHashKey: deriveKey(config.jwt.secret, 'api-keys'),
+    },
+    now,
+  );
+  tokens.useChecker(sessions);
   const notifier =
     adapters.notifier ??
     (config.captcha.notifier === 'webhook' && config.captcha.webhookUrl
@@ -176,15 +200,21 @@ export async function createServices(
       : new LogNotifier(log, config.env !== 'production'));
   const auth = new AuthService(
     users,
-    new CaptchaRepository(instrumentedDb),
-    tokens,
+    captchaRepo,
+    sessions,
+    requestRedis ? new RedisThrottle(requestRedis, ns) : new MemoryThrottle(),
     notifier,
     {
       bcryptRounds: config.bcryptRounds,
       captchaTtlSec: config.captcha.ttlSec,
       captchaEcho: config.captcha.echo && config.env !== 'production',
       requireCaptchaForRegister: config.captcha.requiredForRegister,
-      secret: config.jwt.secret,
+      secret: deriveKey(config.jwt.secret, 'captcha-codes'),
+      maxFailures: config.bruteForce.maxFailures,
+      maxFailuresPerAddress: config.bruteForce.maxFailuresPerAddress,
+      failureWindowSec: config.bruteForce.windowSec,
+      captchaSendsPerIdentifier: config.bruteForce.captchaSendsPerIdentifier,
+      captchaSendWindowSec: config.bruteForce.captchaSendWindowSec,
     },
     now,
     {
@@ -200,7 +230,7 @@ export async function createServices(
     blobs = disk;
   }
   const signer = new UrlSigner(
-    config.jwt.secret,
+    deriveKey(config.jwt.secret, 'signed-links').toString('base64url'),
     config.publicBaseUrl,
     config.storage.signedUrlTtlSec,
     now,
@@ -254,6 +284,17 @@ export async function createServices(
     now,
   );
 
+  files.onWithdraw((file, reason) => voices.withdrawFrom(file, reason));
+  const accounts = new AccountService(
+    auth,
+    sessions,
+    users,
+    captchaRepo,
+    files,
+    voices,
+    log.child({ component: 'accounts' }),
+  );
+
   const handlers: JobHandlers = {
     create_voice: createVoiceJob({
       voices: voiceRepo,
@@ -281,6 +322,8 @@ export async function createServices(
     redis: requestRedis,
     tokens,
     auth,
+    sessions,
+    accounts,
     blobs,
     files,
     voices,

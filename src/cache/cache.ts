@@ -73,4 +73,31 @@ export class JsonCache {
   async forget(key: string): Promise<void> {
     await this.cache.del(key).catch(() => undefined);
   }
+
+  /**
+   * Read-through caching of one record that never goes back in time. The
+   * entry is stored under the record's current version token, read BEFORE
+   * the database; a writer replaces the token AFTER its write
+   * (`invalidate`). A reader that loaded the old row and stores it late
+   * stores it under the old token, which nobody reads any more.
+   *
+   * The token lives twice as long as an entry (plus a minute), so when it
+   * lapses no entry stored under an older token can still be alive (unless
+   * one reader took longer than the TTL between its two steps).
+   */
+  async rememberRecord<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let version: string;
+    try {
+      version = (await this.cache.get(`ver:${key}`)) ?? '0';
+    } catch {
+      this.onLookup?.(false);
+      return load();
+    }
+    return this.remember(`${key}@${version}`, load);
+  }
+
+  /** After writing a record: older cached copies become unreachable everywhere at once. */
+  async invalidate(key: string): Promise<void> {
+    await this.cache.set(`ver:${key}`, randomUUID(), this.ttlSec * 2 + 60).catch(() => undefined);
+  }
 }

@@ -5,8 +5,10 @@ import { FileRepository, type FileRow } from '../repositories/file.repository.js
 /**
  * File metadata read through the cache (downloads, signed provider fetches
  * and voice checks look rows up by id all the time). Every write through
- * this repository forgets the cached row, in Redis, so every process sees
- * a change at once.
+ * this repository replaces the row's version token in Redis after the
+ * write, so every process sees a change at once, and a read that raced
+ * with the write cannot store the old row where later reads find it
+ * (JsonCache.rememberRecord).
  */
 export class CachedFileRepository extends FileRepository {
   constructor(
@@ -21,12 +23,12 @@ export class CachedFileRepository extends FileRepository {
   }
 
   override findById(id: string): Promise<FileRow | undefined> {
-    return this.cache.remember(this.key(id), () => super.findById(id));
+    return this.cache.rememberRecord(this.key(id), () => super.findById(id));
   }
 
   override async update(id: string, patch: Parameters<FileRepository['update']>[1]): Promise<void> {
     await super.update(id, patch);
-    await this.cache.forget(this.key(id));
+    await this.cache.invalidate(this.key(id));
   }
 
   override async replaceContent(
@@ -35,12 +37,12 @@ export class CachedFileRepository extends FileRepository {
     patch: Parameters<FileRepository['replaceContent']>[2],
   ): Promise<boolean> {
     const ok = await super.replaceContent(id, oldKey, patch);
-    await this.cache.forget(this.key(id));
+    await this.cache.invalidate(this.key(id));
     return ok;
   }
 
   override async delete(id: string): Promise<void> {
     await super.delete(id);
-    await this.cache.forget(this.key(id));
+    await this.cache.invalidate(this.key(id));
   }
 }

@@ -23,6 +23,8 @@ export interface BullQueueOptions {
    */
   commandTimeoutMs?: number;
   onOutcome?: (type: JobType, outcome: JobOutcome) => void;
+  /** BullMQ's key prefix (REDIS_PREFIX namespaces installations sharing a Redis). */
+  prefix?: string;
 }
 
 /**
@@ -42,7 +44,7 @@ export class BullJobQueue implements JobQueue {
     private readonly opts: BullQueueOptions = {},
   ) {
     this.name = opts.name ?? 'timbre-jobs';
-    this.queue = new Queue(this.name, { connection });
+    this.queue = new Queue(this.name, { connection, prefix: opts.prefix ?? 'bull' });
     // Without a listener BullMQ prints every failed reconnect to stderr.
     let lastLogged = 0;
     this.queue.on('error', (err) => {
@@ -133,6 +135,7 @@ export class BullJobQueue implements JobQueue {
       },
       {
         connection: this.connection,
+        prefix: this.opts.prefix ?? 'bull',
         concurrency: opts.concurrency,
         lockDuration: this.opts.lockDurationMs ?? 30_000,
         // A job whose worker died is re-run; handlers resume from their rows, so

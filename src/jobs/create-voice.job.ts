@@ -90,7 +90,8 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
   const run = async ({ voiceId }: { voiceId: string }, ctx: JobContext) => {
     const log = ctx.log.child({ voice_id: voiceId });
     let v = await deps.voices.findById(voiceId);
-    if (!v || v.status === 'ready' || v.status === 'failed') return;
+    // Revoked: the sample's owner withdrew it; the withdrawal cleans up.
+    if (!v || v.status === 'ready' || v.status === 'failed' || v.status === 'revoked') return;
     if (v.status === 'pending') {
       await deps.voices.transition(voiceId, ['pending'], {
         status: 'processing',
@@ -109,7 +110,8 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
           log.info({ call_name: callName }, 'adopted a provider voice from an interrupted run');
         } else {
           const sample = await deps.files.findById(v.sample_file_id);
-          if (!sample) {
+          // Deleted, or made private by its owner since the voice was queued.
+          if (!sample || (sample.owner_id !== v.created_by && sample.is_public !== 1)) {
             throw new PermanentFailure(
               new AppError(422, 'The sample file was deleted', {
                 info: 'upload the sample again and retry',

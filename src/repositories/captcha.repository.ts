@@ -46,4 +46,8 @@ export class CaptchaRepository {
   async purgeExpired(beforeIso: string): Promise<void> {
     await this.db.deleteFrom('captchas').where('expires_at', '<', beforeIso).execute();
   }
+
+  async deleteFor(identifier: string): Promise<void> {
+    await this.db.deleteFrom('captchas').where('identifier', '=', identifier).execute();
+  }
 }

@@ -68,16 +68,27 @@ export class FileRepository {
     return { rows, total: Number(count.n) };
   }
 
-  /** The first voice that uses the file as its sample or audition clip. */
-  usedByVoice(fileId: string): Promise<{ id: string; voice_name: string } | undefined> {
-    return this.db
+  /**
+   * The first voice that uses the file as its sample or audition clip;
+   * with `createdBy`, only that user's voices that are not revoked.
+   */
+  usedByVoice(
+    fileId: string,
+    createdBy?: string,
+  ): Promise<{ id: string; voice_name: string } | undefined> {
+    let q = this.db
       .selectFrom('voices')
       .select(['id', 'voice_name'])
       .where((eb) =>
         eb.or([eb('sample_file_id', '=', fileId), eb('audition_file_id', '=', fileId)]),
-      )
-      .limit(1)
-      .executeTakeFirst();
+      );
+    if (createdBy) q = q.where('created_by', '=', createdBy).where('status', '!=', 'revoked');
+    return q.limit(1).executeTakeFirst();
+  }
+
+  /** Every file of a user (account deletion). */
+  allOf(ownerId: string): Promise<FileRow[]> {
+    return this.db.selectFrom('files').selectAll().where('owner_id', '=', ownerId).execute();
   }
 
   /** Which of `keys` some row points to (for the orphan sweeper). */

@@ -48,7 +48,8 @@ export interface FilesTable {
   updated_at: string;
 }
 
-export type VoiceStatus = 'pending' | 'processing' | 'ready' | 'failed';
+/** `revoked`: withdrawn because the sample's owner deleted it or made it private. */
+export type VoiceStatus = 'pending' | 'processing' | 'ready' | 'failed' | 'revoked';
 
 export interface VoicesTable {
   id: string;
@@ -69,6 +70,12 @@ export interface VoicesTable {
   created_by: string;
   created_at: string;
   updated_at: string;
+  /** When the creator attested the speaker's consent (cloning someone else's recording). */
+  consent_at?: string | null;
+  /** What the creator attested. */
+  consent_statement?: string | null;
+  /** Who owned the sample when the voice was made. */
+  sample_owner_id?: string | null;
 }
 
 export interface VoiceSharesTable {
@@ -101,6 +108,32 @@ export interface VoiceNameGramsTable {
   voice_id: string;
 }
 
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  /** From the login's User-Agent (trimmed). */
+  device: string;
+  /** The id of the only refresh token that may be used next (rotated on each refresh). */
+  refresh_jti: string;
+  created_at: string;
+  last_used_at: string;
+  /** Login time + JWT_REFRESH_TTL_SEC: refreshing never extends it. */
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** The first characters of the key, shown in listings. */
+  prefix: string;
+  /** HMAC-SHA-256 of the whole key (hex). */
+  key_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   captchas: CaptchasTable;
@@ -109,4 +142,6 @@ export interface Database {
   voice_shares: VoiceSharesTable;
   voice_name_grams: VoiceNameGramsTable;
   jobs: JobsTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
 }

@@ -19,6 +19,18 @@ export class UserRepository {
     return this.db.selectFrom('users').selectAll().where(type, '=', identifier).executeTakeFirst();
   }
 
+  async updatePassword(id: string, passwordHash: string, nowIso: string): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ password_hash: passwordHash, updated_at: nowIso })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('users').where('id', '=', id).execute();
+  }
+
   /** Users by id, for joining usernames onto listings. */
   async usernames(ids: string[]): Promise<Map<string, string>> {
     if (!ids.length) return new Map();

@@ -313,6 +313,19 @@ export class VoiceRepository {
       .execute();
   }
 
+  /** Every voice made from a file (its sample), oldest first, with creators' names. */
+  madeFrom(fileId: string): Promise<VoiceWithOwner[]> {
+    return this.withOwner()
+      .where('voices.sample_file_id', '=', fileId)
+      .orderBy('voices.created_at', 'asc')
+      .orderBy('voices.id', 'asc')
+      .execute();
+  }
+
+  async deleteSharesTo(userId: string): Promise<void> {
+    await this.db.deleteFrom('voice_shares').where('user_id', '=', userId).execute();
+  }
+
   async isSharedWith(voiceId: string, userId: string): Promise<boolean> {
     const r = await this.db
       .selectFrom('voice_shares')

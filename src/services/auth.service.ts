@@ -1,4 +1,4 @@
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { v7 as uuidv7 } from 'uuid';
 import { ERRORS } from '../errors.js';
@@ -6,7 +6,9 @@ import { isUniqueViolation } from '../repositories/db.js';
 import type { CaptchaRepository } from '../repositories/captcha.repository.js';
 import type { UserRepository, UserRow } from '../repositories/user.repository.js';
 import type { CaptchaNotifier } from './notifier.js';
-import type { TokenService } from './token.service.js';
+import type { Throttle } from '../cache/throttle.js';
+import type { SessionService, TokenPair } from './session.service.js';
+import type { Actor, TokenClaims } from './token.service.js';
 
 export type IdentifierType = 'phone' | 'email';
 
@@ -20,8 +22,21 @@ export interface AuthSettings {
   captchaTtlSec: number;
   captchaEcho: boolean;
   requireCaptchaForRegister: boolean;
-  /** Keys the captcha hashes so a database dump does not reveal live codes. */
-  secret: string;
+  /** Keys the captcha hashes so a database dump does not reveal live codes (HKDF-derived). */
+  secret: string | Buffer;
+  /** Failed logins per identifier, and per address, allowed in `failureWindowSec`. */
+  maxFailures: number;
+  maxFailuresPerAddress: number;
+  failureWindowSec: number;
+  /** Captcha codes sent to one identifier in `captchaSendWindowSec`. */
+  captchaSendsPerIdentifier: number;
+  captchaSendWindowSec: number;
+}
+
+/** Where a login comes from: the address it is throttled by, the device its session shows. */
+export interface LoginMeta {
+  ip?: string;
+  device?: string;
 }
 
 export interface LoginResult {
@@ -54,7 +69,8 @@ export class AuthService {
   constructor(
     private readonly users: UserRepository,
     private readonly captchas: CaptchaRepository,
-    private readonly tokens: TokenService,
+    private readonly sessions: SessionService,
+    private readonly throttle: Throttle,
     private readonly notifier: CaptchaNotifier,
     private readonly settings: AuthSettings,
     private readonly now: () => Date = () => new Date(),
@@ -116,32 +132,43 @@ export class AuthService {
     return { user_id: row.id };
   }
 
-  async login(input: {
-    identifier: string;
-    type: string;
-    password?: string;
-    code?: string;
-  }): Promise<LoginResult> {
+  async login(
+    input: {
+      identifier: string;
+      type: string;
+      password?: string;
+      code?: string;
+    },
+    meta: LoginMeta = {},
+  ): Promise<LoginResult> {
     const fail = (info: string) => ERRORS.unauthorized('user login fail', { info });
     if (input.type !== 'phone' && input.type !== 'email') {
       throw fail("type must be 'phone' or 'email'");
     }
     if (!input.password && !input.code) throw fail('password or code is required');
     const identifier = input.identifier.trim().toLowerCase();
+    // Checked before the user is looked up: an unknown identifier is answered the same way.
+    const keys = this.failureKeys(input.type, identifier, meta.ip);
+    await this.assertNotLocked(keys);
     const user = await this.users.findByIdentifier(input.type, identifier);
     if (input.password) {
       const ok = await this.passwords.compare(
         input.password,
         user?.password_hash ?? this.dummyHash,
       );
-      if (!user || !ok) throw fail('wrong identifier or password');
+      if (!user || !ok) {
+        await this.countFailure(keys);
+        throw fail('wrong identifier or password');
+      }
     } else {
       if (!user || !(await this.consumeCode(identifier, input.code ?? ''))) {
+        await this.countFailure(keys);
         throw fail('wrong identifier or verification code');
       }
     }
+    await this.throttle.reset(keys[0]!).catch(() => undefined);
     return {
-      ...(await this.tokens.issuePair(user.id)),
+      ...(await this.sessions.start(user.id, meta.device)),
       user_id: user.id,
       username: user.username,
       avatar_url: user.avatar_url,
@@ -150,10 +177,96 @@ export class AuthService {
     };
   }
 
-  async refresh(userId: string): Promise<{ access_token: string; refresh_token: string }> {
+  /** Rotates the session's refresh token (see SessionService.refresh). */
+  async refresh(claims: TokenClaims): Promise<TokenPair> {
+    const user = await this.users.findById(claims.userId);
+    if (!user) throw ERRORS.token('User not found');
+    return this.sessions.refresh(claims);
+  }
+
+  /** Checks the caller's password (account deletion, password change); 401 when wrong. */
+  async verifyPassword(userId: string, password: unknown): Promise<void> {
+    if (typeof password !== 'string' || !password)
+      throw ERRORS.badRequest('Missing fields: password');
     const user = await this.users.findById(userId);
     if (!user) throw ERRORS.token('User not found');
-    return this.tokens.issuePair(user.id);
+    const keys = this.failureKeys('id', userId);
+    await this.assertNotLocked(keys);
+    if (!(await bcrypt.compare(password, user.password_hash))) {
+      await this.countFailure(keys);
+      throw ERRORS.unauthorized('wrong password', { info: 'the current password is not right' });
+    }
+  }
+
+  /** Sets a new password after checking the old one, and ends every other session. */
+  async changePassword(
+    actor: Actor,
+    input: { old_password?: unknown; new_password?: unknown },
+  ): Promise<{ sessions_ended: number }> {
+    if (typeof input.new_password !== 'string')
+      throw ERRORS.badRequest('Missing fields: new_password');
+    checkPassword(input.new_password);
+    await this.verifyPassword(actor.userId, input.old_password);
+    await this.users.updatePassword(
+      actor.userId,
+      await bcrypt.hash(input.new_password, this.settings.bcryptRounds),
+      this.now().toISOString(),
+    );
+    return { sessions_ended: await this.sessions.revokeAll(actor.userId, actor.sessionId) };
+  }
+
+  /** Sets a new password with a verification code, and ends every session. */
+  async resetPassword(
+    input: { identifier: string; type: string; code: string; new_password: string },
+    meta: LoginMeta = {},
+  ): Promise<{ sessions_ended: number }> {
+    const type = parseType(input.type);
+    const identifier = normalizeIdentifier(type, input.identifier);
+    checkPassword(input.new_password);
+    const keys = this.failureKeys(type, identifier, meta.ip);
+    await this.assertNotLocked(keys);
+    const user = await this.users.findByIdentifier(type, identifier);
+    if (!user || !(await this.consumeCode(identifier, input.code))) {
+      await this.countFailure(keys);
+      throw ERRORS.badRequest('invalid verification code', {
+        info: 'the code is wrong, used or expired: request a new one',
+      });
+    }
+    await this.users.updatePassword(
+      user.id,
+      await bcrypt.hash(input.new_password, this.settings.bcryptRounds),
+      this.now().toISOString(),
+    );
+    await this.throttle.reset(keys[0]!).catch(() => undefined);
+    return { sessions_ended: await this.sessions.revokeAll(user.id) };
+  }
+
+  /** Throttle keys: the identifier (hashed, so keys hold no addresses), then the address. */
+  private failureKeys(type: string, identifier: string, ip?: string): string[] {
+    const id = createHash('sha256').update(`${type}\n${identifier}`).digest('base64url');
+    return [`login-fail:id:${id}`, ...(ip ? [`login-fail:ip:${ip}`] : [])];
+  }
+
+  /** 429 with Retry-After while the identifier or the address has too many failures. */
+  private async assertNotLocked(keys: string[]): Promise<void> {
+    const limits = [this.settings.maxFailures, this.settings.maxFailuresPerAddress];
+    // The limiter fails open: with Redis away, logins work (bcrypt still slows guessing).
+    const counts = await Promise.all(
+      keys.map((k) => this.throttle.peek(k).catch(() => ({ count: 0, ttlSec: 0 }))),
+    );
+    const locked = counts.filter((c, i) => c.count >= limits[i]!);
+    if (!locked.length) return;
+    const retry = Math.max(...locked.map((c) => c.ttlSec), 1);
+    throw ERRORS.tooManyRequests('Too many failed attempts', {
+      info: `try again in ${retry} s`,
+      headers: { 'retry-after': String(retry) },
+    });
+  }
+
+  private async countFailure(keys: string[]): Promise<void> {
+    await Promise.all(
+      keys.map((k) => this.throttle.hit(k, this.settings.failureWindowSec).catch(() => undefined)),
+    );
   }
 
   async profile(userId: string) {
@@ -179,6 +292,17 @@ export class AuthService {
   }): Promise<{ isFirstUse: boolean; type: IdentifierType; captcha?: string }> {
     const type = parseType(input.type);
     const identifier = normalizeIdentifier(type, input.identifier);
+    // Per identifier too: many addresses must not flood one inbox or phone.
+    const idHash = createHash('sha256').update(`${type}\n${identifier}`).digest('base64url');
+    const sends = await this.throttle
+      .hit(`captcha-send:${idHash}`, this.settings.captchaSendWindowSec)
+      .catch(() => ({ count: 0, ttlSec: 0 }));
+    if (sends.count > this.settings.captchaSendsPerIdentifier) {
+      throw ERRORS.tooManyRequests('Too many verification codes for this identifier', {
+        info: `try again in ${sends.ttlSec} s`,
+        headers: { 'retry-after': String(sends.ttlSec) },
+      });
+    }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const now = this.now();
     await this.captchas.purgeExpired(now.toISOString());

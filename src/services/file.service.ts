@@ -63,6 +63,16 @@ export interface FileServiceOptions {
  * failure at any step removes what the step wrote.
  */
 export class FileService {
+  private withdraw?: (file: FileRow, reason: 'deleted' | 'private') => Promise<unknown>;
+
+  /**
+   * Wires what happens to voices others made from a file its owner deletes
+   * or makes private (VoiceService.withdrawFrom; set once by the container).
+   */
+  onWithdraw(fn: (file: FileRow, reason: 'deleted' | 'private') => Promise<unknown>): void {
+    this.withdraw = fn;
+  }
+
   constructor(
     private readonly files: FileRepository,
     private readonly blobs: BlobStore,
@@ -290,6 +300,9 @@ export class FileService {
     }
     patch.updated_at = this.now().toISOString();
     await this.files.update(id, patch);
+    // Private now: clones others made stop speaking (repeated on every private
+    // save, so a 503 from a queue outage is fixed by saving again).
+    if (patch.is_public === 0) await this.withdraw?.({ ...file, ...patch }, 'private');
     return toView({ ...file, ...patch });
   }
 
@@ -351,17 +364,31 @@ export class FileService {
     await this.deleteRow(file);
   }
 
-  /** Deletes a file row and its blob (row first: a failed blob delete leaves only a sweepable orphan). */
+  /**
+   * Deletes a file row and its blob (row first: a failed blob delete leaves
+   * only a sweepable orphan). Voices others made from it are withdrawn; only
+   * one of the owner's own voices still using it stops the deletion (409).
+   */
   async deleteRow(file: FileRow): Promise<void> {
-    const voice = await this.files.usedByVoice(file.id);
+    const voice = await this.files.usedByVoice(file.id, file.owner_id);
     if (voice) {
       throw ERRORS.conflict(`The file is used by voice '${voice.voice_name}'`, {
         info: 'delete the voice first; its id is in voice_id',
         extra: { voice_id: voice.id },
       });
     }
+    await this.withdraw?.(file, 'deleted');
     await this.files.delete(file.id);
     await this.discard(file.storage_key);
+  }
+
+  /** Deletes every file of a leaving user (her own voices are gone already). */
+  async deleteAllOf(ownerId: string): Promise<void> {
+    for (const file of await this.files.allOf(ownerId)) {
+      await this.withdraw?.(file, 'deleted');
+      await this.files.delete(file.id);
+      await this.discard(file.storage_key);
+    }
   }
 
   /** Deletes a file Timbre made (e.g. an audition clip), whatever uses it. Idempotent. */

@@ -1,56 +1,115 @@
 import { randomUUID } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { ERRORS } from '../errors.js';
+import { tokenKeyring, type TokenKey } from './keys.js';
 
 export type TokenType = 'access' | 'refresh';
 
 export interface TokenSettings {
   secret: string;
+  /** Former secrets: tokens they signed are still accepted (key rotation's grace period). */
+  previousSecrets?: readonly string[];
   accessTtlSec: number;
   refreshTtlSec: number;
 }
 
+/** Who is calling: a user through a login session, or through one of her API keys. */
+export interface Actor {
+  userId: string;
+  sessionId?: string;
+  apiKeyId?: string;
+}
+
+/** What a verified token says. */
+export interface TokenClaims {
+  userId: string;
+  /** The session the token belongs to. */
+  sessionId: string;
+  /** The token's own id (refresh tokens are rotated by it). */
+  jti: string;
+}
+
+/** Answers whether credentials are still good (sessions not revoked, keys not deleted). */
+export interface CredentialChecker {
+  /** Whether the session is live and belongs to `userId`. */
+  sessionLive(sessionId: string, userId: string): Promise<boolean>;
+  /** The actor behind an API key, or undefined for an unknown or revoked one. */
+  apiKeyActor(key: string): Promise<Actor | undefined>;
+}
+
+/** API keys start with this, so they are told apart from JWTs at a glance. */
+export const API_KEY_PREFIX = 'tmb_';
+
 /**
- * HS256 JWTs as the original issued them: `sub` = user id, `type` =
- * access|refresh. A refresh token is never accepted where an access token is
- * expected, and the reverse. Failures throw 401s whose `msg` carries the
- * original library's wording.
+ * HS256 JWTs: `sub` = user id, `type` = access|refresh, `sid` = session id,
+ * `kid` header = the signing key (see keys.ts). A refresh token is never
+ * accepted where an access token is expected, and the reverse. Failures
+ * throw 401s whose `msg` carries the original library's wording.
  */
 export class TokenService {
-  private readonly key: Uint8Array;
+  private readonly keys: TokenKey[];
+  private checker?: CredentialChecker;
 
   constructor(
     private readonly settings: TokenSettings,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.key = new TextEncoder().encode(settings.secret);
+    this.keys = tokenKeyring(settings.secret, settings.previousSecrets ?? []);
   }
 
-  async issue(userId: string, type: TokenType): Promise<string> {
+  /** Wires the session and API-key checks (the container does this once). */
+  useChecker(checker: CredentialChecker): void {
+    this.checker = checker;
+  }
+
+  async issueAccess(userId: string, sessionId: string): Promise<string> {
     const iat = Math.floor(this.now().getTime() / 1000);
-    const ttl = type === 'access' ? this.settings.accessTtlSec : this.settings.refreshTtlSec;
-    return new SignJWT({ type })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(userId)
-      .setJti(randomUUID())
+    return this.sign(
+      { type: 'access', sid: sessionId },
+      userId,
+      randomUUID(),
+      iat,
+      iat + this.settings.accessTtlSec,
+    );
+  }
+
+  /** A refresh token that expires with its session (`expiresAt`), never later. */
+  async issueRefresh(
+    userId: string,
+    sessionId: string,
+    jti: string,
+    expiresAt: Date,
+  ): Promise<string> {
+    const iat = Math.floor(this.now().getTime() / 1000);
+    const exp = Math.max(iat + 1, Math.floor(expiresAt.getTime() / 1000));
+    return this.sign({ type: 'refresh', sid: sessionId }, userId, jti, iat, exp);
+  }
+
+  private sign(claims: Record<string, string>, sub: string, jti: string, iat: number, exp: number) {
+    const signing = this.keys[0]!;
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: signing.kid })
+      .setSubject(sub)
+      .setJti(jti)
       .setIssuedAt(iat)
       .setNotBefore(iat)
-      .setExpirationTime(iat + ttl)
-      .sign(this.key);
+      .setExpirationTime(exp)
+      .sign(signing.key);
   }
 
-  async issuePair(userId: string): Promise<{ access_token: string; refresh_token: string }> {
-    return {
-      access_token: await this.issue(userId, 'access'),
-      refresh_token: await this.issue(userId, 'refresh'),
-    };
-  }
-
-  /** Verifies `token` and returns its subject (user id). */
-  async verify(token: string, expected: TokenType): Promise<string> {
+  /** Verifies `token`'s signature, lifetime and type (not whether its session is live). */
+  async verify(token: string, expected: TokenType): Promise<TokenClaims> {
+    let kid: unknown;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw ERRORS.token('Invalid token');
+    }
+    const key = this.keys.find((k) => k.kid === kid);
+    if (!key) throw ERRORS.token('Signature verification failed');
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.key, {
+      ({ payload } = await jwtVerify(token, key.key, {
         algorithms: ['HS256'],
         currentDate: this.now(),
       }));
@@ -69,8 +128,28 @@ export class TokenService {
           : 'Only refresh tokens are allowed',
       );
     }
-    if (typeof payload.sub !== 'string' || !payload.sub) throw ERRORS.token('Invalid token');
-    return payload.sub;
+    const { sub, sid, jti } = payload;
+    if (typeof sub !== 'string' || !sub || typeof sid !== 'string' || typeof jti !== 'string')
+      throw ERRORS.token('Invalid token');
+    return { userId: sub, sessionId: sid, jti };
+  }
+
+  /**
+   * The caller behind an Authorization header: an access token whose session
+   * is live, or an API key (`Bearer tmb_…`). Anything else is a 401.
+   */
+  async authenticate(header: string | undefined): Promise<Actor> {
+    const token = bearerToken(header);
+    if (token.startsWith(API_KEY_PREFIX)) {
+      const actor = await this.checker?.apiKeyActor(token);
+      if (!actor) throw ERRORS.token('Invalid API key');
+      return actor;
+    }
+    const claims = await this.verify(token, 'access');
+    if (this.checker && !(await this.checker.sessionLive(claims.sessionId, claims.userId))) {
+      throw ERRORS.token('Session has ended');
+    }
+    return { userId: claims.userId, sessionId: claims.sessionId };
   }
 }
 

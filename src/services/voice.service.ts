@@ -23,7 +23,13 @@ import type {
   UpdateVoiceBody,
   VoiceView,
 } from '../api/schemas/voices.js';
-import { assertCanUseVoice, assertOwnsVoice, assertUsableSample, assertVoiceId } from './access.js';
+import {
+  assertCanUseVoice,
+  assertOwnsVoice,
+  assertUsableSample,
+  assertVoiceId,
+  isUuid,
+} from './access.js';
 import type { ConditionalRequest, DownloadDescriptor, FileService } from './file.service.js';
 import { providerFailure } from './provider-errors.js';
 import type { UsageLimits } from './usage-limits.js';
@@ -64,6 +70,18 @@ export type CreateVoiceInput = CreateVoiceBody;
 
 /** No voice name is longer than this, so a longer keyword matches nothing. */
 const MAX_NAME_LENGTH = 50;
+
+/** What a caller attests with `"consent": true` (kept with the voice). */
+export const CONSENT_STATEMENT =
+  'The creator attested that the speaker in the recording agreed to having their voice cloned.';
+
+/** Why a voice was withdrawn, as its owner sees it in error_info. */
+const WITHDRAWN = {
+  deleted: 'withdrawn: the owner of the recording it was made from deleted the recording',
+  private: 'withdrawn: the owner of the recording it was made from made the recording private',
+  account: 'withdrawn: the owner of the recording it was made from deleted her account',
+} as const;
+export type WithdrawReason = keyof typeof WITHDRAWN;
 
 export type CreateOutcome =
   { kind: 'ready'; voice: VoiceView } | { kind: 'accepted'; voice: VoiceView };
@@ -144,6 +162,12 @@ export class VoiceService {
       });
     }
     const sample = await this.sample(userId, fields.audioFileId);
+    const someoneElses = sample.owner_id !== userId;
+    if (someoneElses && parseBool(input.consent, 'consent') !== true) {
+      throw ERRORS.forbidden('Consent required to clone a recording you did not upload', {
+        info: 'send "consent": true to attest that the speaker agreed to having their voice cloned',
+      });
+    }
     const quality = await this.assess(sample);
     const voiceId = uuidv7();
     const nowIso = this.now().toISOString();
@@ -165,6 +189,9 @@ export class VoiceService {
       created_by: userId,
       created_at: nowIso,
       updated_at: nowIso,
+      sample_owner_id: sample.owner_id,
+      consent_at: someoneElses ? nowIso : null,
+      consent_statement: someoneElses ? CONSENT_STATEMENT : null,
     };
     await this.voices.insert(row);
     try {
@@ -390,6 +417,101 @@ export class VoiceService {
     await this.listCache.bump('voices');
     if (v.audition_file_id) await this.files.deleteGenerated(v.audition_file_id);
     this.log.info({ voice_id: v.id, call_name: v.call_name }, 'voice deleted');
+  }
+
+  /**
+   * The sample's owner withdraws it: every voice someone else made from the
+   * file becomes `revoked` (unusable; its provider voice deleted through the
+   * retried job, its audition clip removed; its owner sees why in
+   * error_info). The file owner's own voices are left alone. Idempotent.
+   * Throws 503 (nothing changed for the voice at hand) when the queue is down.
+   */
+  async withdrawFrom(
+    file: { id: string; owner_id: string },
+    reason: WithdrawReason,
+  ): Promise<number> {
+    const made = await this.voices.madeFrom(file.id);
+    let n = 0;
+    for (const v of made) {
+      if (v.created_by === file.owner_id || v.status === 'revoked') continue;
+      await this.queueProviderCleanup(v);
+      const ok = await this.voices.transition(v.id, ['pending', 'processing', 'ready', 'failed'], {
+        status: 'revoked',
+        call_name: null,
+        audition_file_id: null,
+        error_info: WITHDRAWN[reason],
+        error_status: 403,
+        updated_at: this.now().toISOString(),
+      });
+      if (!ok) continue;
+      n++;
+      if (v.audition_file_id) await this.files.deleteGenerated(v.audition_file_id);
+      this.log.info({ voice_id: v.id, sample_file_id: file.id, reason }, 'voice withdrawn');
+    }
+    if (n) await this.listCache.bump('voices');
+    return n;
+  }
+
+  /** Every voice made from the caller's recording, by whom and when; 404 unless she owns it. */
+  async madeFromFile(userId: string, fileId: string) {
+    const file = isUuid(fileId) ? await this.files.findById(fileId) : undefined;
+    if (!file || file.owner_id !== userId) throw ERRORS.notFound('File not found');
+    return (await this.voices.madeFrom(file.id)).map((v) => ({
+      voice_id: v.id,
+      voice_name: v.voice_name,
+      status: v.status,
+      created_by_user_id: v.created_by,
+      created_by_username: v.owner_username,
+      created_at: v.created_at,
+      consent: v.consent_at
+        ? { attested_at: v.consent_at, statement: v.consent_statement ?? CONSENT_STATEMENT }
+        : null,
+    }));
+  }
+
+  /**
+   * Deletes every voice of a leaving user: provider voices through the
+   * retried job (queued first, so a queue outage leaves everything as it
+   * was), then rows, shares and audition clips.
+   */
+  async deleteAllOf(userId: string): Promise<void> {
+    const mine = await this.voices.listByOwner(userId);
+    for (const v of mine) await this.queueProviderCleanup(v);
+    for (const v of mine) {
+      await this.voices.delete(v.id);
+      if (v.audition_file_id) await this.files.deleteGenerated(v.audition_file_id);
+    }
+    await this.voices.deleteSharesTo(userId);
+    await this.listCache.bump('voices');
+  }
+
+  /**
+   * Queues the deletion of what the provider holds for a voice: its voice,
+   * and, while creation may still be enrolling one, a later sweep of its prefix.
+   */
+  private async queueProviderCleanup(v: VoiceRow): Promise<void> {
+    try {
+      if (v.call_name) {
+        await this.queue.enqueue(
+          'delete_provider_voice',
+          { provider: v.provider, providerVoiceId: v.call_name },
+          { jobId: `delete_provider_voice:${v.call_name}`, delayMs: 1000 },
+        );
+      }
+      if (v.status === 'pending' || v.status === 'processing') {
+        const prefix = providerPrefix(v.created_by, v.id);
+        await this.queue.enqueue(
+          'purge_provider_prefix',
+          { provider: v.provider, prefix },
+          { jobId: `purge_provider_prefix:${prefix}`, delayMs: 60_000 },
+        );
+      }
+    } catch (err) {
+      throw ERRORS.unavailable('Could not queue the removal of provider voices', {
+        info: 'try again shortly',
+        cause: err,
+      });
+    }
   }
 
   async share(userId: string, voiceId: string, input: ShareBody) {

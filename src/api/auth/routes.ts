@@ -55,7 +55,10 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const result = await auth.login(request.body);
+      const result = await auth.login(request.body, {
+        ip: request.ip,
+        device: request.headers['user-agent'],
+      });
       return { code: 200, message: 'user login success', ...result };
     },
   );
@@ -73,7 +76,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const pair = await auth.refresh(request.userId);
+      const pair = await auth.refresh(request.refreshClaims!);
       return { code: 200, message: 'token refreshed', ...pair };
     },
   );

@@ -43,7 +43,7 @@ export async function registerRateLimits(
       const who = (request as FastifyRequest & { userId?: string }).userId ?? `ip:${request.ip}`;
       return `${profile}:${who}`;
     },
-    ...(redis ? { redis, nameSpace: 'timbre-rl:' } : {}),
+    ...(redis ? { redis, nameSpace: `${config.redisPrefix.keys}-rl:` } : {}),
     skipOnError: true,
     allowList: (request: FastifyRequest) =>
       request.url.split('?')[0] === '/api/health' ||

@@ -12,8 +12,12 @@ export const VoiceStatus = Type.Union(
     Type.Literal('processing'),
     Type.Literal('ready'),
     Type.Literal('failed'),
+    Type.Literal('revoked'),
   ],
-  { description: 'pending | processing | ready | failed' },
+  {
+    description:
+      "pending | processing | ready | failed | revoked (the sample's owner withdrew it; see error_info)",
+  },
 );
 
 /** The contract's voice object plus the new fields (status, provider, quality…). */
@@ -53,6 +57,8 @@ export const CreateVoiceBody = Type.Object({
   voice_gender: RequiredText(100, 'male | female | other'),
   voice_description: RequiredText(10_000, 'at most 1000 characters'),
   is_public: Type.Optional(BoolLike),
+  /** true: the caller attests the speaker agreed (required to clone someone else's recording). */
+  consent: Type.Optional(BoolLike),
 });
 export type CreateVoiceBody = Static<typeof CreateVoiceBody>;
 
@@ -102,7 +108,9 @@ export const ListVoicesBody = Type.Object({
   ),
   page: Type.Optional(pageLike('page number, default 1')),
   page_size: Type.Optional(pageLike('items per page, default 10, capped at 100')),
-  gender: Type.Optional(Nullable(Type.String({ maxLength: 100, description: 'all | male | female | other' }))),
+  gender: Type.Optional(
+    Nullable(Type.String({ maxLength: 100, description: 'all | male | female | other' })),
+  ),
   created_by_current_user: Type.Optional(BoolLike),
 });
 export type ListVoicesBody = Static<typeof ListVoicesBody>;
@@ -124,7 +132,9 @@ export const ShareParams = Type.Object({
 
 export const UpdateVoiceBody = Type.Object({
   voice_name: Type.Optional(Type.String({ maxLength: 1000, description: 'at most 50 characters' })),
-  voice_gender: Type.Optional(Type.String({ maxLength: 100, description: 'male | female | other' })),
+  voice_gender: Type.Optional(
+    Type.String({ maxLength: 100, description: 'male | female | other' }),
+  ),
   voice_description: Type.Optional(
     Type.String({ maxLength: 10_000, description: 'at most 1000 characters' }),
   ),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
+import { tokenKeyring } from '../../../src/services/keys.js';
 import { bearer, makeApp, registerUser, type TestApp } from '../../helpers/app.js';
 import { testDialects } from '../../helpers/db.js';
 
@@ -245,12 +246,15 @@ describe.each(dialects)('auth on %s', (dialect) => {
 
   it('rejects an expired access token with "Token has expired"', async () => {
     const u = await registerUser(t.app);
-    const expired = await new SignJWT({ type: 'access' })
-      .setProtectedHeader({ alg: 'HS256' })
+    // Signed with the installation's token key (derived from the secret), but expired.
+    const [signing] = tokenKeyring(t.config.jwt.secret);
+    const expired = await new SignJWT({ type: 'access', sid: 'x' })
+      .setProtectedHeader({ alg: 'HS256', kid: signing!.kid })
       .setSubject(u.userId)
+      .setJti('j')
       .setIssuedAt(Math.floor(Date.now() / 1000) - 1200)
       .setExpirationTime(Math.floor(Date.now() / 1000) - 600)
-      .sign(new TextEncoder().encode(t.config.jwt.secret));
+      .sign(signing!.key);
     const res = await t.app.inject({
       method: 'GET',
       url: '/api/auth/me',

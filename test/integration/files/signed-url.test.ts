@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { deriveKey } from '../../../src/services/keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerUser } from '../../helpers/app.js';
 import { testDialects } from '../../helpers/db.js';
@@ -19,7 +20,8 @@ describe.each(dialects)('signed provider download on %s', (dialect) => {
 
   beforeAll(async () => {
     t = await serveApp(dialect);
-    secret = t.config.jwt.secret;
+    // Links are signed with their own key, derived from the configured secret.
+    secret = deriveKey(t.config.jwt.secret, 'signed-links').toString('base64url');
     const u = await registerUser(t.app);
     const r = await upload(
       t.base,

@@ -148,9 +148,9 @@ describe.each(dialects)('create_voice on %s', (dialect) => {
     expect(row.is_public).toBe(0);
   });
 
-  it('may clone from a public file of someone else', async () => {
+  it('may clone from a public file of someone else, attesting consent', async () => {
     const pub = await uploadFixture(t.app, other.access, GOOD_SAMPLE, { is_public: 'true' });
-    const res = await createVoice(t.app, owner.access, pub);
+    const res = await createVoice(t.app, owner.access, pub, { consent: true });
     expect(res.statusCode, res.body).toBe(200);
   });
 

@@ -125,6 +125,7 @@ export interface CreateBody {
   voice_gender?: unknown;
   voice_description?: unknown;
   is_public?: unknown;
+  consent?: unknown;
 }
 
 /** A parsed JSON body (untyped, as `inject` gives it). */
