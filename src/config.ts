@@ -77,6 +77,13 @@ const schema = z.object({
   CACHE_TTL_SEC: int(1, 86400).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
+  SYNTH_MAX_CHARS: int(1, 1_000_000).default(20_000),
+  OPENAI_MAX_INPUT_CHARS: int(1, 1_000_000).default(4096),
+  SPEECH_TIMEOUT_SEC: int(1, 3600).default(300),
+  ENCODER_CONCURRENCY: int(1, 256).default(4),
+  FFMPEG_PATH: z.string().min(1).optional(),
+  OPENAI_DEFAULT_VOICE: z.string().min(1).max(100).optional(),
+  OPENAI_PUBLIC_LISTS: bool.default(false),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -116,6 +123,20 @@ export interface Config {
   cacheTtlSec: number;
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean;
+  /**
+   * Speech synthesis bounds. `maxChars`: text limit of `/api/voice/<id>/synthesize`
+   * (characters = Unicode code points); `timeoutSec`: a whole synthesis, encoding
+   * included; `encoderConcurrency`: ffmpeg encoders running at once in this process;
+   * `ffmpegPath`: the encoder binary (default: the one shipped by @ffmpeg-installer).
+   */
+  speech: { maxChars: number; timeoutSec: number; encoderConcurrency: number; ffmpegPath?: string };
+  /**
+   * The `/v1` OpenAI-compatible API. `defaultVoice`: a voice id or name that
+   * OpenAI's built-in voice names (alloy, nova…) speak with when the caller chose
+   * none; `publicLists`: `/v1/models` and `/v1/audio/voices` answer without a key
+   * (public voices only).
+   */
+  openai: { maxInputChars: number; defaultVoice?: string; publicLists: boolean };
 }
 
 export class ConfigError extends Error {
@@ -217,6 +238,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheTtlSec: e.CACHE_TTL_SEC,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    speech: {
+      maxChars: e.SYNTH_MAX_CHARS,
+      timeoutSec: e.SPEECH_TIMEOUT_SEC,
+      encoderConcurrency: e.ENCODER_CONCURRENCY,
+      ffmpegPath: e.FFMPEG_PATH,
+    },
+    openai: {
+      maxInputChars: e.OPENAI_MAX_INPUT_CHARS,
+      defaultVoice: e.OPENAI_DEFAULT_VOICE,
+      publicLists: e.OPENAI_PUBLIC_LISTS,
+    },
   };
   return Object.freeze(config);
 }

@@ -26,6 +26,8 @@ import { FileService } from './services/file.service.js';
 import { LogNotifier, WebhookNotifier, type CaptchaNotifier } from './services/notifier.js';
 import { TokenService } from './services/token.service.js';
 import { VoiceService } from './services/voice.service.js';
+import { SpeechService } from './services/speech.service.js';
+import { bundledFfmpegPath, SpeechEncoder } from './audio/stream-encoder.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { DiskBlobStore } from './storage/disk.js';
 import { UrlSigner } from './storage/signed-url.js';
@@ -54,6 +56,8 @@ export interface Services {
   blobs: BlobStore;
   files: FileService;
   voices: VoiceService;
+  /** Text to streamed audio, for every synthesis route. */
+  speech: SpeechService;
   provider: VoiceProvider;
   queue: JobQueue;
   handlers: JobHandlers;
@@ -183,6 +187,18 @@ export async function createServices(
     metrics.providerCallSeconds.observe({ provider: rawProvider.name, operation }, seconds);
   });
 
+  const encoder = new SpeechEncoder({
+    ffmpegPath: config.speech.ffmpegPath ?? bundledFfmpegPath(),
+    maxConcurrent: config.speech.encoderConcurrency,
+    timeoutMs: config.speech.timeoutSec * 1000,
+  });
+  const speech = new SpeechService(
+    provider,
+    encoder,
+    { timeoutSec: config.speech.timeoutSec },
+    log.child({ component: 'speech' }),
+  );
+
   const voiceRepo = new VoiceRepository(kdb);
   const voices = new VoiceService(
     voiceRepo,
@@ -190,10 +206,15 @@ export async function createServices(
     files,
     provider,
     queue,
-    { createWaitSec: config.voice.createWaitSec, auditionText: config.voice.auditionText },
+    {
+      createWaitSec: config.voice.createWaitSec,
+      auditionText: config.voice.auditionText,
+      synthMaxChars: config.speech.maxChars,
+    },
     jsonCache,
     log.child({ component: 'voices' }),
     now,
+    speech,
   );
 
   const handlers: JobHandlers = {
@@ -226,6 +247,7 @@ export async function createServices(
     blobs,
     files,
     voices,
+    speech,
     provider,
     queue,
     handlers,

@@ -14,7 +14,7 @@ import type {
 } from '../repositories/voice.repository.js';
 import { assertCanUseVoice, assertOwnsVoice, assertVoiceId } from './access.js';
 import type { FileService } from './file.service.js';
-import { providerFailure } from './provider-errors.js';
+import type { SpeechService } from './speech.service.js';
 import { voiceView, type VoiceView } from './voice-views.js';
 
 const GENDERS = ['male', 'female', 'other'] as const;
@@ -40,6 +40,8 @@ const REJECTED_VERDICTS = new Set([
 export interface VoiceSettings {
   createWaitSec: number;
   auditionText: string;
+  /** Text limit of `synthesize` (SYNTH_MAX_CHARS). */
+  synthMaxChars?: number;
 }
 
 export interface CreateVoiceInput {
@@ -94,6 +96,7 @@ export class VoiceService {
     cache: JsonCache,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
+    private readonly speech?: SpeechService,
   ) {
     this.lists = cache;
   }
@@ -432,41 +435,27 @@ export class VoiceService {
         throw ERRORS.badRequest(`${name} must be a number from ${lo} to ${hi}`);
       return val;
     };
-    const stream = this.provider.synthesize({
-      voiceId: v.call_name!,
-      targetModel: v.target_model,
+    const rate = num(input.rate, 'rate', 0.5, 2, 1);
+    const pitch = num(input.pitch, 'pitch', 0.5, 2, 1);
+    const volume = num(input.volume, 'volume', 0, 100, 50);
+    if (!this.speech) throw new Error('VoiceService needs a SpeechService to synthesize');
+    // Long text is split on sentences and streamed (services/speech.service.ts).
+    const r = await this.speech.speak({
+      voice: v,
       text: input.text,
       format,
       sampleRate,
-      rate: num(input.rate, 'rate', 0.5, 2, 1),
-      pitch: num(input.pitch, 'pitch', 0.5, 2, 1),
-      volume: num(input.volume, 'volume', 0, 100, 50),
+      speed: rate,
+      pitch,
+      volume,
+      limit: {
+        maxChars: this.settings.synthMaxChars ?? 20_000,
+        setting: 'SYNTH_MAX_CHARS',
+        field: 'text',
+      },
+      passThrough: true,
     });
-    const it = stream[Symbol.asyncIterator]();
-    let first: IteratorResult<Uint8Array>;
-    try {
-      first = await it.next();
-    } catch (err) {
-      throw providerFailure(err);
-    }
-    // No audio at all is a provider failure, not an empty 200.
-    if (first.done) {
-      throw ERRORS.badGateway('The voice provider returned no audio', {
-        info: 'the provider answered without any audio; try again later',
-      });
-    }
-    const firstChunk = first.value;
-    const contentType =
-      format === 'mp3'
-        ? 'audio/mpeg'
-        : format === 'wav'
-          ? 'audio/wav'
-          : `audio/L16; rate=${sampleRate}; channels=1`;
-    async function* rest(): AsyncIterable<Uint8Array> {
-      yield firstChunk;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-    }
-    return { contentType, stream: rest() };
+    return { contentType: r.contentType, stream: r.stream };
   }
 
   private async mustFind(voiceId: string): Promise<VoiceWithOwner> {
