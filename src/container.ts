@@ -27,6 +27,8 @@ import { LogNotifier, WebhookNotifier, type CaptchaNotifier } from './services/n
 import { TokenService } from './services/token.service.js';
 import { VoiceService } from './services/voice.service.js';
 import { SpeechService } from './services/speech.service.js';
+import { OpenAiService } from './services/openai/openai.service.js';
+import { OpenAiRepository } from './repositories/openai.repository.js';
 import { bundledFfmpegPath, SpeechEncoder } from './audio/stream-encoder.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { DiskBlobStore } from './storage/disk.js';
@@ -58,6 +60,8 @@ export interface Services {
   voices: VoiceService;
   /** Text to streamed audio, for every synthesis route. */
   speech: SpeechService;
+  /** The `/v1` OpenAI-compatible API. */
+  openai: OpenAiService;
   provider: VoiceProvider;
   queue: JobQueue;
   handlers: JobHandlers;
@@ -217,6 +221,17 @@ export async function createServices(
     speech,
   );
 
+  const openai = new OpenAiService(
+    new OpenAiRepository(kdb),
+    voices,
+    files,
+    speech,
+    provider,
+    { maxInputChars: config.openai.maxInputChars, defaultVoice: config.openai.defaultVoice },
+    log.child({ component: 'openai' }),
+    now,
+  );
+
   const handlers: JobHandlers = {
     create_voice: createVoiceJob({
       voices: voiceRepo,
@@ -248,6 +263,7 @@ export async function createServices(
     files,
     voices,
     speech,
+    openai,
     provider,
     queue,
     handlers,

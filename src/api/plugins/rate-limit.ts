@@ -53,7 +53,7 @@ export async function registerRateLimits(
     allowList: (request: FastifyRequest) =>
       request.url.split('?')[0] === '/api/health' ||
       request.url.startsWith('/metrics') ||
-      !request.url.startsWith('/api/'),
+      !(request.url.startsWith('/api/') || request.url.startsWith('/v1/')),
     errorResponseBuilder: (request, context) =>
       new AppError(429, 'Too many requests', {
         // context.after is the time left in the window, not the window itself.
