@@ -160,6 +160,11 @@ export class SpeechEncoder {
       '-nostdin',
       '-loglevel',
       'error',
+      // No probing of the input (it would wait for seconds of audio before encoding).
+      '-probesize',
+      '32',
+      '-analyzeduration',
+      '0',
       '-f',
       's16le',
       '-ar',

@@ -151,6 +151,51 @@ describe.each(dialects)('the OpenAI-compatible API on %s', (dialect) => {
       expect(audio.durationSec).toBeCloseTo(pieces * TONE_SEC, 1);
     });
 
+    it.each(['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'] as const)(
+      '%s streams: the first audio reaches the client while a later sentence is still being made',
+      async (format) => {
+        const original = t.fake.synthesize.bind(t.fake);
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let calls = 0;
+        t.fake.synthesize = async function* (input) {
+          if (++calls === 3) await gate;
+          yield* original(input);
+        };
+        try {
+          const res = await fetch(`${base}/audio/speech`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${owner.access}`,
+            },
+            body: JSON.stringify({
+              model: 'tts-1',
+              voice: 'Narrator',
+              response_format: format,
+              input: `Short first. ${'A second sentence that is long enough to stand on its own in a provider call, more than half of the group size. '.repeat(3)}`,
+            }),
+          });
+          expect(res.status).toBe(200);
+          const reader = res.body!.getReader();
+          const parts: Uint8Array[] = [];
+          // Bytes arrive although the third provider call has not returned.
+          const first = await reader.read();
+          expect(first.done).toBe(false);
+          parts.push(first.value!);
+          expect(calls).toBe(3);
+          release();
+          for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+          expect(calls).toBe(4);
+          const audio = await decodeSpeech(Buffer.concat(parts), format);
+          expect(audio.durationSec).toBeCloseTo(4 * TONE_SEC, 1);
+        } finally {
+          release();
+          t.fake.synthesize = original;
+        }
+      },
+    );
+
     it('speed beyond the provider range is finished by the encoder (4.0 → a quarter of the length)', async () => {
       const normal = await speech(owner.access, {
         model: 'tts-1',
