@@ -233,8 +233,8 @@ export class SpeechEncoder {
         yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       }
       const code = await exited;
-      await feed;
       if (failure) throw failure;
+      await feed;
       if (code !== 0) {
         throw new Error(
           `the ${format} encoder failed (exit ${String(code)}): ${stderr.trim() || 'no message'}`,

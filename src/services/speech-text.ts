@@ -31,7 +31,11 @@ export function splitSentences(text: string): string[] {
     const ch = chars[i]!;
     cur += ch;
     const next = chars[i + 1];
-    const ends = ENDS.has(ch) || (ch === '.' && (next === undefined || /\s/.test(next)));
+    const after = chars[i + 2];
+    const spaceOrEnd = (c: string | undefined) => c === undefined || /\s/.test(c);
+    const ends =
+      ENDS.has(ch) ||
+      (ch === '.' && (spaceOrEnd(next) || (CLOSERS.has(next!) && spaceOrEnd(after))));
     if (!ends) continue;
     // Keep runs like "?!", "……" and closing quotes with this sentence.
     while (i + 1 < chars.length && (ENDS.has(chars[i + 1]!) || CLOSERS.has(chars[i + 1]!))) {

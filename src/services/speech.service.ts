@@ -149,7 +149,7 @@ export class SpeechService {
     };
 
     // The first audio before any header: provider failures become clean answers.
-    const it = source[Symbol.asyncIterator]();
+    const it = abortable(source, signal)[Symbol.asyncIterator]();
     let first: IteratorResult<Uint8Array>;
     try {
       first = await it.next();
@@ -205,4 +205,30 @@ export class SpeechService {
       headers: { 'retry-after': '1' },
     });
   }
+}
+
+/**
+ * `source`, but each step also ends when `signal` aborts (a provider that is
+ * stuck and ignores the signal cannot hold the request past its time limit).
+ */
+function abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = source[Symbol.asyncIterator]();
+      const aborted = new Promise<never>((_, reject) => {
+        const fail = () => reject(signal.reason ?? new Error('aborted'));
+        if (signal.aborted) fail();
+        else signal.addEventListener('abort', fail, { once: true });
+      });
+      // Nobody may be waiting when it aborts.
+      aborted.catch(() => {});
+      return {
+        next: () => Promise.race([it.next(), aborted]),
+        return: async (value?: unknown) => {
+          void it.return?.(value).catch(() => {});
+          return { done: true as const, value: undefined as T };
+        },
+      };
+    },
+  };
 }

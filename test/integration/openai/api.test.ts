@@ -416,7 +416,7 @@ describe.each(dialects)('the OpenAI-compatible API on %s', (dialect) => {
         created_at: expect.any(Number),
         status: 'ready',
       });
-      const got = await client.get<unknown, Json>(`/audio/voices/${voice.id}`);
+      const got = (await client.get(`/audio/voices/${voice.id}`)) as Json;
       expect(got).toMatchObject({ id: voice.id, status: 'ready' });
       // It is a Timbre voice like any other, usable at once by id and name.
       const spoken = await client.audio.speech.create({
