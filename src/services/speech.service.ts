@@ -216,7 +216,8 @@ function abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncItera
     [Symbol.asyncIterator]() {
       const it = source[Symbol.asyncIterator]();
       const aborted = new Promise<never>((_, reject) => {
-        const fail = () => reject(signal.reason ?? new Error('aborted'));
+        const fail = () =>
+          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
         if (signal.aborted) fail();
         else signal.addEventListener('abort', fail, { once: true });
       });
