@@ -22,6 +22,8 @@ import { registerErrorHandling } from './api/plugins/error-handler.js';
 import { registerRateLimits } from './api/plugins/rate-limit.js';
 import { ErrorEnvelope } from './api/schemas/common.js';
 import { voiceRoutes } from './api/voices/routes.js';
+import { defaultVoiceRoutes } from './api/openai/default-voice.routes.js';
+import { openAiRoutes } from './api/openai/openai.routes.js';
 import { createServices, type Adapters, type Services } from './container.js';
 import { loggerOptions } from './logger.js';
 import type { DbHandle } from './repositories/db.js';
@@ -128,6 +130,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(providerDownloadRoutes, { prefix: '/api' });
   await app.register(voiceRoutes, { prefix: '/api/voice' });
   await app.register(metricsRoutes);
+  await app.register(openAiRoutes, { prefix: '/v1' });
+  await app.register(defaultVoiceRoutes, { prefix: '/api/voice' });
   if (existsSync(path.join(webDir, 'index.html'))) {
     await app.register(fastifyStatic, {
       root: webDir,

@@ -104,6 +104,13 @@ const schema = z.object({
   CPU_TASK_TIMEOUT_SEC: int(1, 3600).default(30),
   CPU_TASK_MEMORY_MB: int(32, 65_536).default(256),
   MAX_SAMPLE_SEC: int(10, 3600).default(120),
+  SYNTH_MAX_CHARS: int(1, 1_000_000).default(20_000),
+  OPENAI_MAX_INPUT_CHARS: int(1, 1_000_000).default(4096),
+  SPEECH_TIMEOUT_SEC: int(1, 3600).default(300),
+  ENCODER_CONCURRENCY: int(1, 256).default(4),
+  FFMPEG_PATH: z.string().min(1).optional(),
+  OPENAI_DEFAULT_VOICE: z.string().min(1).max(100).optional(),
+  OPENAI_PUBLIC_LISTS: bool.default(false),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -186,6 +193,20 @@ export interface Config {
   cpu: { threads: number; maxQueue: number; taskTimeoutSec: number; taskMemoryMb: number };
   /** Longest audio accepted as a sample (seconds); longer audio is never decoded whole. */
   maxSampleSec: number;
+  /**
+   * Speech synthesis bounds. `maxChars`: text limit of `/api/voice/<id>/synthesize`
+   * (characters = Unicode code points); `timeoutSec`: a whole synthesis, encoding
+   * included; `encoderConcurrency`: ffmpeg encoders running at once in this process;
+   * `ffmpegPath`: the encoder binary (default: the one shipped by @ffmpeg-installer).
+   */
+  speech: { maxChars: number; timeoutSec: number; encoderConcurrency: number; ffmpegPath?: string };
+  /**
+   * The `/v1` OpenAI-compatible API. `defaultVoice`: a voice id or name that
+   * OpenAI's built-in voice names (alloy, nova…) speak with when the caller chose
+   * none; `publicLists`: `/v1/models` and `/v1/audio/voices` answer without a key
+   * (public voices only).
+   */
+  openai: { maxInputChars: number; defaultVoice?: string; publicLists: boolean };
 }
 
 export class ConfigError extends Error {
@@ -322,6 +343,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       taskMemoryMb: e.CPU_TASK_MEMORY_MB,
     },
     maxSampleSec: e.MAX_SAMPLE_SEC,
+    speech: {
+      maxChars: e.SYNTH_MAX_CHARS,
+      timeoutSec: e.SPEECH_TIMEOUT_SEC,
+      encoderConcurrency: e.ENCODER_CONCURRENCY,
+      ffmpegPath: e.FFMPEG_PATH,
+    },
+    openai: {
+      maxInputChars: e.OPENAI_MAX_INPUT_CHARS,
+      defaultVoice: e.OPENAI_DEFAULT_VOICE,
+      publicLists: e.OPENAI_PUBLIC_LISTS,
+    },
   };
   return Object.freeze(config);
 }

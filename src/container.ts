@@ -33,6 +33,10 @@ import { HealthService } from './services/health.service.js';
 import { LogNotifier, WebhookNotifier, type CaptchaNotifier } from './services/notifier.js';
 import { TokenService } from './services/token.service.js';
 import { VoiceService } from './services/voice.service.js';
+import { SpeechService } from './services/speech.service.js';
+import { OpenAiService } from './services/openai/openai.service.js';
+import { OpenAiRepository } from './repositories/openai.repository.js';
+import { bundledFfmpegPath, SpeechEncoder } from './audio/stream-encoder.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { DiskBlobStore } from './storage/disk.js';
 import { UrlSigner } from './storage/signed-url.js';
@@ -76,6 +80,10 @@ export interface Services {
    * busy (e.g. a worker pool's queue is full); requests then get 503.
    */
   pressureChecks: (() => boolean)[];
+  /** Text to streamed audio, for every synthesis route. */
+  speech: SpeechService;
+  /** The `/v1` OpenAI-compatible API. */
+  openai: OpenAiService;
   provider: VoiceProvider;
   queue: JobQueue;
   handlers: JobHandlers;
@@ -265,6 +273,18 @@ export async function createServices(
     },
   );
   const voiceRepo = new VoiceRepository(instrumentedDb);
+  const encoder = new SpeechEncoder({
+    ffmpegPath: config.speech.ffmpegPath ?? bundledFfmpegPath(),
+    maxConcurrent: config.speech.encoderConcurrency,
+    timeoutMs: config.speech.timeoutSec * 1000,
+  });
+  const speech = new SpeechService(
+    provider,
+    encoder,
+    { timeoutSec: config.speech.timeoutSec },
+    log.child({ component: 'speech' }),
+  );
+
   const voices = new VoiceService(
     voiceRepo,
     users,
@@ -277,10 +297,23 @@ export async function createServices(
       audio,
       maxInProgress: config.inFlight.createInProgress,
       retryAfterSec: config.retryAfterSec,
+      synthMaxChars: config.speech.maxChars,
     },
     jsonCache,
     log.child({ component: 'voices' }),
     limits,
+    now,
+    speech,
+  );
+
+  const openai = new OpenAiService(
+    new OpenAiRepository(instrumentedDb),
+    voices,
+    files,
+    speech,
+    provider,
+    { maxInputChars: config.openai.maxInputChars, defaultVoice: config.openai.defaultVoice },
+    log.child({ component: 'openai' }),
     now,
   );
 
@@ -330,6 +363,8 @@ export async function createServices(
     limits,
     health: new HealthService(db, requestRedis),
     pressureChecks: [],
+    speech,
+    openai,
     provider,
     queue,
     handlers,

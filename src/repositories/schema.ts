@@ -134,6 +134,26 @@ export interface ApiKeysTable {
   last_used_at: string | null;
 }
 
+/** A consent recording uploaded through `POST /v1/audio/voice_consents`. */
+export interface VoiceConsentsTable {
+  /** `cons_` + 32 hex digits. */
+  id: string;
+  user_id: string;
+  name: string;
+  /** BCP 47 tag, as sent. */
+  language: string;
+  /** The recording, a private file of the user. */
+  file_id: string;
+  created_at: string;
+}
+
+/** Per-user speech choices (the voice OpenAI's built-in names map to). */
+export interface UserSpeechSettingsTable {
+  user_id: string;
+  default_voice_id: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   captchas: CaptchasTable;
@@ -144,4 +164,6 @@ export interface Database {
   jobs: JobsTable;
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
+  voice_consents: VoiceConsentsTable;
+  user_speech_settings: UserSpeechSettingsTable;
 }

@@ -34,6 +34,7 @@ import type { ConditionalRequest, DownloadDescriptor, FileService } from './file
 import { providerFailure } from './provider-errors.js';
 import type { UsageLimits } from './usage-limits.js';
 import { voiceView } from './voice-views.js';
+import type { SpeechService } from './speech.service.js';
 
 const GENDERS = ['male', 'female', 'other'] as const;
 type Gender = (typeof GENDERS)[number];
@@ -64,6 +65,8 @@ export interface VoiceSettings {
   maxInProgress: number;
   /** Retry-After (s) sent when that limit refuses a creation. */
   retryAfterSec: number;
+  /** Text limit of `synthesize` (SYNTH_MAX_CHARS). */
+  synthMaxChars?: number;
 }
 
 export type CreateVoiceInput = CreateVoiceBody;
@@ -126,6 +129,7 @@ export class VoiceService {
     private readonly log: Logger,
     private readonly limits: UsageLimits,
     private readonly now: () => Date = () => new Date(),
+    private readonly speech?: SpeechService,
   ) {}
 
   /**
@@ -565,7 +569,7 @@ export class VoiceService {
   }
 
   /** A voice the caller may synthesize with or listen to: theirs, public or shared, and ready. */
-  private async readyVoice(userId: string, voiceId: string): Promise<VoiceWithOwner> {
+  async readyVoice(userId: string, voiceId: string): Promise<VoiceWithOwner> {
     const v = await this.findVisible(userId, voiceId);
     if (v.status !== 'ready' || !v.call_name) {
       throw ERRORS.conflict('The voice is not ready', { info: `its status is ${v.status}` });
@@ -603,55 +607,44 @@ export class VoiceService {
         throw ERRORS.badRequest(`${name} must be a number from ${lo} to ${hi}`);
       return val;
     };
-    const request = {
-      voiceId: v.call_name!,
-      targetModel: v.target_model,
-      text: input.text,
-      format,
-      sampleRate,
-      rate: num(input.rate, 'rate', 0.5, 2, 1),
-      pitch: num(input.pitch, 'pitch', 0.5, 2, 1),
-      volume: num(input.volume, 'volume', 0, 100, 50),
-    };
+    const rate = num(input.rate, 'rate', 0.5, 2, 1);
+    const pitch = num(input.pitch, 'pitch', 0.5, 2, 1);
+    const volume = num(input.volume, 'volume', 0, 100, 50);
+    if (!this.speech) throw new Error('VoiceService needs a SpeechService to synthesize');
+    const speech = this.speech;
     const slot = await this.limits.enter('synthesize', userId);
-    let it: AsyncIterator<Uint8Array>;
+    let r: Awaited<ReturnType<SpeechService['speak']>>;
     try {
-      it = this.provider.synthesize(request)[Symbol.asyncIterator]();
+      // Long text is split on sentences and streamed (services/speech.service.ts).
+      r = await speech.speak({
+        voice: v,
+        text: input.text,
+        format,
+        sampleRate,
+        speed: rate,
+        pitch,
+        volume,
+        limit: {
+          maxChars: this.settings.synthMaxChars ?? 20_000,
+          setting: 'SYNTH_MAX_CHARS',
+          field: 'text',
+        },
+        passThrough: true,
+      });
     } catch (err) {
       await slot.release();
       throw err;
     }
-    let first: IteratorResult<Uint8Array>;
-    try {
-      first = await it.next();
-    } catch (err) {
-      await slot.release();
-      throw providerFailure(err);
-    }
-    // No audio at all is a provider failure, not an empty 200.
-    if (first.done) {
-      await slot.release();
-      throw ERRORS.badGateway('The voice provider returned no audio', {
-        info: 'the provider answered without any audio; try again later',
-      });
-    }
-    const firstChunk = first.value;
-    const contentType =
-      format === 'mp3'
-        ? 'audio/mpeg'
-        : format === 'wav'
-          ? 'audio/wav'
-          : `audio/L16; rate=${sampleRate}; channels=1`;
+    const audio = r.stream;
     // The slot is held until the audio is sent or the client goes away.
-    async function* rest(): AsyncIterable<Uint8Array> {
+    async function* held(): AsyncIterable<Uint8Array> {
       try {
-        yield firstChunk;
-        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+        yield* audio;
       } finally {
         await slot.release();
       }
     }
-    return { contentType, stream: rest() };
+    return { contentType: r.contentType, stream: held() };
   }
 
   private async mustFind(voiceId: string): Promise<VoiceWithOwner> {

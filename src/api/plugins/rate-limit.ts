@@ -48,8 +48,8 @@ export async function registerRateLimits(
     allowList: (request: FastifyRequest) =>
       request.url.split('?')[0] === '/api/health' ||
       request.url.startsWith('/metrics') ||
-      !request.url.startsWith('/api/'),
-    errorResponseBuilder: (_request, context) =>
+      !(request.url.startsWith('/api/') || request.url.startsWith('/v1/')),
+    errorResponseBuilder: (request, context) =>
       new AppError(429, 'Too many requests', {
         // context.after is the time left in the window, not the window itself.
         info: `limit of ${context.max} per minute; retry in ${Math.ceil(context.ttl / 1000)} s`,
