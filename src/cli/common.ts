@@ -74,6 +74,11 @@ export class Progress {
     this.bar.start(total, 0);
   }
 
+  /** For work whose size is learnt as it goes (a folder walk). */
+  setTotal(total: number): void {
+    this.bar?.setTotal(total);
+  }
+
   update(value: number): void {
     this.bar?.update(value);
   }

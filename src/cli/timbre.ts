@@ -1,6 +1,11 @@
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { CliError, EXIT } from './common.js';
+import { openDatabase } from '../repositories/db.js';
+import { migrateToLatest } from '../repositories/migrate.js';
+import { backup } from './backup.js';
+import { CliError, cliConfig, EXIT, emit, Progress, type OutputOptions } from './common.js';
 import { importOriginalCommand } from './import-original.js';
+import { restoreCommand } from './restore.js';
 
 /**
  * The `timbre` command: operations on an installation, from its environment
@@ -11,8 +16,51 @@ export function program(): Command {
     .description('Timbre operations: backups, restore, import from the original, users')
     .showHelpAfterError()
     .exitOverride();
+  p.addCommand(backupCommand());
+  p.addCommand(restoreCommand());
   p.addCommand(importOriginalCommand());
+  p.addCommand(migrateCommand());
   return p;
+}
+
+function backupCommand(): Command {
+  return new Command('backup')
+    .description('copy the database and every stored file into a timestamped folder')
+    .option('--out <dir>', 'where to put the backup folder (default: $DATA_DIR/backups)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: OutputOptions & { out?: string }) => {
+      const progress = Progress.for(opts);
+      progress.start('files', 0);
+      const r = await backup(cliConfig(), opts.out && path.resolve(opts.out), (n) => {
+        progress.setTotal(n);
+        progress.update(n);
+      });
+      progress.stop();
+      emit(
+        opts,
+        { dir: r.dir, database: r.database, blobs: r.blobs, bytes: r.bytes },
+        () => `backup written to ${r.dir} (${r.blobs} files, ${r.bytes} bytes)\n`,
+      );
+    });
+}
+
+function migrateCommand(): Command {
+  return new Command('migrate')
+    .description('bring the configured database to the newest schema')
+    .option('--json', 'print the applied migrations as JSON')
+    .action(async (opts: OutputOptions) => {
+      const db = openDatabase(cliConfig().database);
+      try {
+        const r = await migrateToLatest(db.db);
+        const applied =
+          r.results?.filter((x) => x.status === 'Success').map((x) => x.migrationName) ?? [];
+        emit(opts, { applied }, () =>
+          applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n',
+        );
+      } finally {
+        await db.close();
+      }
+    });
 }
 
 async function main(argv: string[]): Promise<void> {
