@@ -132,7 +132,7 @@ export async function createServices(
   );
 
   const users = new UserRepository(kdb);
-  const tokens = new TokenService(config.jwt, now);
+  const tokens = new TokenService(config.jwt, now, (id) => users.isDisabled(id));
   const notifier =
     a.notifier ??
     (config.captcha.notifier === 'webhook' && config.captcha.webhookUrl

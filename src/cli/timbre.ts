@@ -6,6 +6,8 @@ import { backup } from './backup.js';
 import { CliError, cliConfig, EXIT, emit, Progress, type OutputOptions } from './common.js';
 import { importOriginalCommand } from './import-original.js';
 import { restoreCommand } from './restore.js';
+import { userCommand } from './user.js';
+import { AppError } from '../errors.js';
 
 /**
  * The `timbre` command: operations on an installation, from its environment
@@ -20,6 +22,7 @@ export function program(): Command {
   p.addCommand(restoreCommand());
   p.addCommand(importOriginalCommand());
   p.addCommand(migrateCommand());
+  p.addCommand(userCommand());
   return p;
 }
 
@@ -65,13 +68,23 @@ function migrateCommand(): Command {
 
 async function main(argv: string[]): Promise<void> {
   const p = program();
-  for (const c of p.commands) c.exitOverride();
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(p);
   try {
     await p.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end through here with code 0.
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (err instanceof AppError && err.status < 500) {
+      // A service refused the input (e.g. the user exists): its message and reason.
+      process.stderr.write(`timbre: ${err.message}${err.info ? ` (${err.info})` : ''}\n`);
+      process.exitCode = EXIT.refused;
       return;
     }
     if (err instanceof CliError) {

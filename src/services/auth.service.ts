@@ -124,6 +124,7 @@ export class AuthService {
         throw fail('wrong identifier or verification code');
       }
     }
+    if (user.disabled_at) throw fail('this account is disabled');
     return {
       ...(await this.tokens.issuePair(user.id)),
       user_id: user.id,

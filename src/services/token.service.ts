@@ -19,9 +19,14 @@ export interface TokenSettings {
 export class TokenService {
   private readonly key: Uint8Array;
 
+  /**
+   * `isDisabled`: when given, a token whose user an operator disabled is
+   * refused like an invalid one (checked after the signature).
+   */
   constructor(
     private readonly settings: TokenSettings,
     private readonly now: () => Date = () => new Date(),
+    private readonly isDisabled?: (userId: string) => Promise<boolean>,
   ) {
     this.key = new TextEncoder().encode(settings.secret);
   }
@@ -70,6 +75,9 @@ export class TokenService {
       );
     }
     if (typeof payload.sub !== 'string' || !payload.sub) throw ERRORS.token('Invalid token');
+    if (this.isDisabled && (await this.isDisabled(payload.sub))) {
+      throw ERRORS.token('User is disabled');
+    }
     return payload.sub;
   }
 }
