@@ -7,6 +7,7 @@ import { CliError, cliConfig, EXIT, emit, Progress, type OutputOptions } from '.
 import { importOriginalCommand } from './import-original.js';
 import { restoreCommand } from './restore.js';
 import { userCommand } from './user.js';
+import { voicesCommand } from './voices.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -23,6 +24,7 @@ export function program(): Command {
   p.addCommand(importOriginalCommand());
   p.addCommand(migrateCommand());
   p.addCommand(userCommand());
+  p.addCommand(voicesCommand());
   return p;
 }
 
