@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { DatabaseSetupError, ensureDatabase } from '../repositories/ensure-database.js';
 
 /**
  * Exit codes of the `timbre` command (documented in the README):
@@ -38,6 +39,16 @@ export function cliConfig(): Config {
     return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT.config);
+    throw err;
+  }
+}
+
+/** Creates a missing MariaDB database when allowed; else exit 78 with the SQL to run. */
+export async function cliDatabaseReady(config: Config): Promise<void> {
+  try {
+    await ensureDatabase(config.database);
+  } catch (err) {
+    if (err instanceof DatabaseSetupError) throw new CliError(err.message, EXIT.config);
     throw err;
   }
 }

@@ -4,7 +4,7 @@ import { migrateToLatest } from '../repositories/migrate.js';
 import { openOriginalSource } from '../repositories/original.repository.js';
 import { ImportOriginalService, type ImportReport } from '../services/import-original.service.js';
 import { DiskBlobStore } from '../storage/disk.js';
-import { cliConfig, EXIT, emit, Progress, type OutputOptions } from './common.js';
+import { cliConfig, cliDatabaseReady, EXIT, emit, Progress, type OutputOptions } from './common.js';
 
 interface Options extends OutputOptions {
   from: string;
@@ -34,6 +34,7 @@ export function importOriginalCommand(): Command {
 
 export async function runImportOriginal(opts: Options): Promise<number> {
   const config = cliConfig();
+  await cliDatabaseReady(config);
   const db = openDatabase(config.database);
   const source = await openOriginalSource(opts.from);
   const progress = Progress.for(opts);

@@ -9,7 +9,15 @@ import type { Config } from '../config.js';
 import { openDatabase } from '../repositories/db.js';
 import { migrateToLatest } from '../repositories/migrate.js';
 import { sha256, type BackupManifest } from './backup.js';
-import { CliError, cliConfig, EXIT, emit, Progress, type OutputOptions } from './common.js';
+import {
+  CliError,
+  cliConfig,
+  cliDatabaseReady,
+  EXIT,
+  emit,
+  Progress,
+  type OutputOptions,
+} from './common.js';
 
 export interface VerifyResult {
   manifest: BackupManifest;
@@ -183,7 +191,9 @@ export function restoreCommand(): Command {
           process.exitCode = v.problems.length ? EXIT.corrupt : EXIT.ok;
           return;
         }
-        const r = await restore(cliConfig(), path.resolve(dir), { force: opts.force, progress });
+        const config = cliConfig();
+        await cliDatabaseReady(config);
+        const r = await restore(config, path.resolve(dir), { force: opts.force, progress });
         emit(
           opts,
           r,

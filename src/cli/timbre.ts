@@ -3,7 +3,15 @@ import { Command, CommanderError } from 'commander';
 import { openDatabase } from '../repositories/db.js';
 import { migrateToLatest } from '../repositories/migrate.js';
 import { backup } from './backup.js';
-import { CliError, cliConfig, EXIT, emit, Progress, type OutputOptions } from './common.js';
+import {
+  CliError,
+  cliConfig,
+  cliDatabaseReady,
+  EXIT,
+  emit,
+  Progress,
+  type OutputOptions,
+} from './common.js';
 import { importOriginalCommand } from './import-original.js';
 import { restoreCommand } from './restore.js';
 import { userCommand } from './user.js';
@@ -54,7 +62,9 @@ function migrateCommand(): Command {
     .description('bring the configured database to the newest schema')
     .option('--json', 'print the applied migrations as JSON')
     .action(async (opts: OutputOptions) => {
-      const db = openDatabase(cliConfig().database);
+      const config = cliConfig();
+      await cliDatabaseReady(config);
+      const db = openDatabase(config.database);
       try {
         const r = await migrateToLatest(db.db);
         const applied =

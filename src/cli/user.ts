@@ -7,13 +7,14 @@ import { migrateToLatest } from '../repositories/migrate.js';
 import { UserRepository, type UserRow } from '../repositories/user.repository.js';
 import { AuthService } from '../services/auth.service.js';
 import { TokenService } from '../services/token.service.js';
-import { CliError, cliConfig, EXIT, emit, type OutputOptions } from './common.js';
+import { CliError, cliConfig, cliDatabaseReady, EXIT, emit, type OutputOptions } from './common.js';
 
 /** Opens the configured database at the newest schema, runs `fn`, closes. */
 export async function withDatabase<T>(
   fn: (db: DbHandle, config: Config) => Promise<T>,
 ): Promise<T> {
   const config = cliConfig();
+  await cliDatabaseReady(config);
   const db = openDatabase(config.database);
   try {
     await migrateToLatest(db.db);
