@@ -1,10 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { JsonCache, NoCache, type Cache } from './cache/cache.js';
 import { CachedFileRepository } from './cache/cached-file.repository.js';
 import { RedisCache } from './cache/redis-cache.js';
 import type { Config } from './config.js';
-import { BullJobQueue } from './jobs/bull-queue.js';
 import {
   createVoiceJob,
   deleteProviderVoiceJob,
@@ -73,17 +72,21 @@ export async function createServices(
 ): Promise<Services> {
   const now = a.now ?? (() => new Date());
   const ownsRedis = !a.redis && !!config.redisUrl;
+  // ioredis and BullMQ load only when Redis is configured (start-up time on SQLite).
+  const RedisClient = ownsRedis ? (await import('ioredis')).Redis : undefined;
   // BullMQ's connection waits for Redis to come back (as BullMQ requires).
   const redis =
     a.redis ??
-    (config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : undefined);
+    (config.redisUrl && RedisClient
+      ? new RedisClient(config.redisUrl, { maxRetriesPerRequest: null })
+      : undefined);
   // Requests must not wait for Redis: the cache, the rate limits and the health
   // check use a connection whose commands fail at once while Redis is away
   // (the cache is then bypassed and the limits skipped, health says 503).
   const fastRedis =
     a.redis ??
-    (config.redisUrl
-      ? new Redis(config.redisUrl, {
+    (config.redisUrl && RedisClient
+      ? new RedisClient(config.redisUrl, {
           maxRetriesPerRequest: 1,
           enableOfflineQueue: false,
           connectTimeout: 2000,
@@ -107,9 +110,11 @@ export async function createServices(
   const metrics = new Metrics(() => queueHolder.queue!.stats());
   const kdb = db.db.withPlugin(metrics.dbPlugin());
 
+  const BullJobQueue =
+    !a.queue && redis ? (await import('./jobs/bull-queue.js')).BullJobQueue : undefined;
   const queue =
     a.queue ??
-    (redis
+    (redis && BullJobQueue
       ? new BullJobQueue(redis, log.child({ component: 'queue' }), {
           name: config.jobs.queueName,
           onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }),
