@@ -107,7 +107,10 @@ export async function createServices(
 
   // The queue gauge reads the queue made below (it needs the metrics for its outcome counter).
   const queueHolder: { queue?: JobQueue } = {};
-  const metrics = new Metrics(() => queueHolder.queue!.stats());
+  const metrics = new Metrics(
+    () => queueHolder.queue!.stats(),
+    a.blobs ? undefined : config.storage.dir,
+  );
   const kdb = db.db.withPlugin(metrics.dbPlugin());
 
   const BullJobQueue =
