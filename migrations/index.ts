@@ -5,6 +5,7 @@ import * as m0003 from './0003-file-origin.js';
 import * as m0004 from './0004-sessions-api-keys.js';
 import * as m0005 from './0005-voice-name-grams.js';
 import * as m0007 from './0007-openai-voices.js';
+import * as m0009 from './0009-user-disabled.js';
 
 /** Every migration, in order. Never edit one after it has been merged: add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-sessions-api-keys': m0004,
   '0005-voice-name-grams': m0005,
   '0007-openai-voices': m0007,
+  '0009-user-disabled': m0009,
 };

@@ -1,11 +1,10 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { JsonCache, NoCache, type Cache } from './cache/cache.js';
 import { CachedFileRepository } from './cache/cached-file.repository.js';
 import { RedisCache } from './cache/redis-cache.js';
 import { MemoryThrottle, RedisThrottle } from './cache/throttle.js';
 import type { Config } from './config.js';
-import { BullJobQueue } from './jobs/bull-queue.js';
 import {
   createVoiceJob,
   deleteProviderVoiceJob,
@@ -106,17 +105,21 @@ export async function createServices(
 ): Promise<Services> {
   const now = adapters.now ?? (() => new Date());
   const ownsRedis = !adapters.redis && !!config.redisUrl;
+  // ioredis and BullMQ load only when Redis is configured (start-up time on SQLite).
+  const RedisClient = ownsRedis ? (await import('ioredis')).Redis : undefined;
   // BullMQ's connection waits for Redis to come back (as BullMQ requires).
   const redis =
     adapters.redis ??
-    (config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : undefined);
+    (config.redisUrl && RedisClient
+      ? new RedisClient(config.redisUrl, { maxRetriesPerRequest: null })
+      : undefined);
   // Requests must not wait for Redis: the cache, the rate limits and the health
   // check use a connection whose commands fail at once while Redis is away
   // (the cache is then bypassed and the limits skipped, health says 503).
   const requestRedis =
     adapters.redis ??
-    (config.redisUrl
-      ? new Redis(config.redisUrl, {
+    (config.redisUrl && RedisClient
+      ? new RedisClient(config.redisUrl, {
           maxRetriesPerRequest: 1,
           enableOfflineQueue: false,
           connectTimeout: 2000,
@@ -137,14 +140,17 @@ export async function createServices(
 
   // The queue gauge reads the queue made below (it needs the metrics for its outcome counter).
   let madeQueue: JobQueue | undefined;
-  const metrics = new Metrics(() =>
-    madeQueue ? madeQueue.stats() : Promise.reject(new Error('queue not made yet')),
+  const metrics = new Metrics(
+    () => (madeQueue ? madeQueue.stats() : Promise.reject(new Error('queue not made yet'))),
+    adapters.blobs ? undefined : config.storage.dir,
   );
   const instrumentedDb = db.db.withPlugin(metrics.dbPlugin());
 
+  const BullJobQueue =
+    !adapters.queue && redis ? (await import('./jobs/bull-queue.js')).BullJobQueue : undefined;
   const queue =
     adapters.queue ??
-    (redis
+    (redis && BullJobQueue
       ? new BullJobQueue(redis, log.child({ component: 'queue' }), {
           name: config.jobs.queueName,
           prefix: config.redisPrefix.queue,
@@ -186,7 +192,7 @@ export async function createServices(
   );
 
   const users = new UserRepository(instrumentedDb);
-  const tokens = new TokenService(config.jwt, now);
+  const tokens = new TokenService(config.jwt, now, (id) => users.isDisabled(id));
   const captchaRepo = new CaptchaRepository(instrumentedDb);
   const sessions = new SessionService(
     new SessionRepository(instrumentedDb),

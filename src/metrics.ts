@@ -6,6 +6,7 @@ import type {
   RootOperationNode,
   UnknownRow,
 } from 'kysely';
+import { statfs } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { QueueStats } from './jobs/queue.js';
 
@@ -109,8 +110,35 @@ export class Metrics {
     });
   }
 
-  constructor(queueStats?: () => Promise<QueueStats>) {
+  /**
+   * `storageDir`: a local storage folder whose file system's free and total
+   * bytes are reported (read at each scrape, so always current).
+   */
+  constructor(queueStats?: () => Promise<QueueStats>, storageDir?: string) {
     collectDefaultMetrics({ register: this.registry, prefix: 'timbre_' });
+    if (storageDir) {
+      const sizeOf = async () => statfs(storageDir).catch(() => undefined);
+      new Gauge({
+        name: 'timbre_storage_free_bytes',
+        help: 'Bytes available to Timbre on the local storage file system',
+        registers: [this.registry],
+        async collect() {
+          const s = await sizeOf();
+          if (s) this.set(s.bavail * s.bsize);
+          else this.reset();
+        },
+      });
+      new Gauge({
+        name: 'timbre_storage_size_bytes',
+        help: 'Size of the local storage file system',
+        registers: [this.registry],
+        async collect() {
+          const s = await sizeOf();
+          if (s) this.set(s.blocks * s.bsize);
+          else this.reset();
+        },
+      });
+    }
     if (queueStats) {
       new Gauge({
         name: 'timbre_queue_jobs',

@@ -1,11 +1,12 @@
 import { build } from './app.js';
-import { configOrExit, fatal } from './boot.js';
+import { configOrExit, databaseReadyOrExit, fatal } from './boot.js';
 import { openDatabase, optimizeDatabase } from './repositories/db.js';
 import { migrateToLatest } from './repositories/migrate.js';
 
 /** Entry point of `npm start`: validate config, migrate, listen, sweep, stop cleanly. */
 async function main(): Promise<void> {
   const config = configOrExit();
+  await databaseReadyOrExit(config);
   const db = openDatabase(config.database);
   await migrateToLatest(db.db);
   await optimizeDatabase(db);

@@ -3,7 +3,7 @@ import { createServices } from './container.js';
 import { loggerOptions } from './logger.js';
 import { openDatabase } from './repositories/db.js';
 import { migrateToLatest } from './repositories/migrate.js';
-import { configOrExit, fatal } from './boot.js';
+import { configOrExit, databaseReadyOrExit, fatal } from './boot.js';
 
 /**
  * `npm run worker`: a process that only runs jobs. With REDIS_URL it takes
@@ -12,6 +12,7 @@ import { configOrExit, fatal } from './boot.js';
  */
 async function main(): Promise<void> {
   const config = configOrExit();
+  await databaseReadyOrExit(config);
   const log = pino(loggerOptions(config.logLevel));
   const db = openDatabase(config.database);
   await migrateToLatest(db.db);

@@ -9,9 +9,30 @@ import type { Config } from '../config.js';
 
 export interface BackupResult {
   dir: string;
+  manifest: BackupManifest;
   database: string;
   blobs: number;
   bytes: number;
+}
+
+/** One stored blob in a backup, relative to its `files/` folder. */
+export interface BackupBlob {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * `manifest.json`. Format 2 adds every blob's size and SHA-256 (`files`), so
+ * a restore can verify the whole backup; format 1 had the database's only.
+ */
+export interface BackupManifest {
+  format?: number;
+  created_at: string;
+  database: { dialect: 'sqlite' | 'mysql'; file: string; sha256: string };
+  blobs: number;
+  bytes: number;
+  files?: BackupBlob[];
 }
 
 /**
@@ -21,7 +42,11 @@ export interface BackupResult {
  * hard-linked when on the same file system (blobs are never modified in
  * place, so a link is a true copy), copied otherwise.
  */
-export async function backup(config: Config, outRoot?: string): Promise<BackupResult> {
+export async function backup(
+  config: Config,
+  outRoot?: string,
+  onBlob?: (count: number) => void,
+): Promise<BackupResult> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = path.resolve(outRoot ?? path.join(config.dataDir, 'backups'), stamp);
   await mkdir(dir, { recursive: true });
@@ -42,6 +67,7 @@ export async function backup(config: Config, outRoot?: string): Promise<BackupRe
 
   let blobs = 0;
   let bytes = 0;
+  const files: BackupBlob[] = [];
   const filesDir = path.join(dir, 'files');
   const walk = async (rel: string): Promise<void> => {
     const entries = await readdir(path.join(config.storage.dir, rel), {
@@ -58,12 +84,16 @@ export async function backup(config: Config, outRoot?: string): Promise<BackupRe
         await mkdir(path.dirname(to), { recursive: true });
         await link(from, to).catch(() => copyFile(from, to));
         blobs++;
-        bytes += (await stat(to)).size;
+        const size = (await stat(to)).size;
+        bytes += size;
+        files.push({ path: r.split(path.sep).join('/'), size, sha256: await sha256(to) });
+        onBlob?.(blobs);
       }
     }
   };
   await walk('');
-  const manifest = {
+  const manifest: BackupManifest = {
+    format: 2,
     created_at: new Date().toISOString(),
     database: {
       dialect: config.database.dialect,
@@ -72,12 +102,13 @@ export async function backup(config: Config, outRoot?: string): Promise<BackupRe
     },
     blobs,
     bytes,
+    files,
   };
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  return { dir, database, blobs, bytes };
+  return { dir, manifest, database, blobs, bytes };
 }
 
-async function sha256(file: string): Promise<string> {
+export async function sha256(file: string): Promise<string> {
   const h = createHash('sha256');
   await pipeline(createReadStream(file), h);
   return h.digest('hex');
@@ -88,6 +119,8 @@ function mysqlDump(url: string, outFile: string): Promise<void> {
   const args = [
     '--single-transaction',
     '--routines',
+    '--default-character-set=utf8mb4',
+    '--hex-blob',
     '--host',
     u.hostname,
     '--port',

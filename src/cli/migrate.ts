@@ -1,9 +1,11 @@
+import { databaseReadyOrExit } from '../boot.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../repositories/db.js';
 import { migrateToLatest } from '../repositories/migrate.js';
 
 /** `npm run migrate`: brings the configured database to the newest schema. */
 const config = loadConfig();
+await databaseReadyOrExit(config);
 const db = openDatabase(config.database);
 try {
   const r = await migrateToLatest(db.db);

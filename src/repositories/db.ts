@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, MysqlDialect, SqliteDialect, sql, type LogEvent } from 'kysely';
-import { createPool } from 'mysql2';
+import { createRequire } from 'node:module';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
 
@@ -35,6 +35,8 @@ export function openDatabase(
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
+  // mysql2 loads only when MySQL is configured (start-up time on SQLite).
+  const { createPool } = createRequire(import.meta.url)('mysql2') as typeof import('mysql2');
   const pool = createPool({
     uri: database.url,
     connectionLimit: 10,

@@ -14,6 +14,8 @@ export interface UsersTable {
   avatar_url: string | null;
   created_at: string;
   updated_at: string;
+  /** When an operator disabled the account; null (or absent on insert) while active. */
+  disabled_at?: string | null;
 }
 
 export interface CaptchasTable {

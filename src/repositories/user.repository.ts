@@ -31,6 +31,38 @@ export class UserRepository {
     await this.db.deleteFrom('users').where('id', '=', id).execute();
   }
 
+  /** Whether the user exists and is disabled (one primary-key lookup). */
+  async isDisabled(id: string): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('users')
+      .select('disabled_at')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return !!r?.disabled_at;
+  }
+
+  /** Sets or clears `disabled_at`; false when there is no such user. */
+  async setDisabled(id: string, at: string | null): Promise<boolean> {
+    const r = await this.db
+      .updateTable('users')
+      .set({ disabled_at: at, updated_at: at ?? new Date().toISOString() })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** A page of users, oldest first (operators' listing). */
+  page(offset: number, limit: number): Promise<UserRow[]> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+  }
+
   /** Users by id, for joining usernames onto listings. */
   async usernames(ids: string[]): Promise<Map<string, string>> {
     if (!ids.length) return new Map();

@@ -166,6 +166,7 @@ export class AuthService {
         throw fail('wrong identifier or verification code');
       }
     }
+    if (user.disabled_at) throw fail('this account is disabled');
     await this.throttle.reset(keys[0]!).catch(() => undefined);
     return {
       ...(await this.sessions.start(user.id, meta.device)),

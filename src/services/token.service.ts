@@ -50,9 +50,14 @@ export class TokenService {
   private readonly keys: TokenKey[];
   private checker?: CredentialChecker;
 
+  /**
+   * `isDisabled`: when given, a token whose user an operator disabled is
+   * refused like an invalid one (checked after the signature).
+   */
   constructor(
     private readonly settings: TokenSettings,
     private readonly now: () => Date = () => new Date(),
+    private readonly isDisabled?: (userId: string) => Promise<boolean>,
   ) {
     this.keys = tokenKeyring(settings.secret, settings.previousSecrets ?? []);
   }
@@ -131,7 +136,12 @@ export class TokenService {
     const { sub, sid, jti } = payload;
     if (typeof sub !== 'string' || !sub || typeof sid !== 'string' || typeof jti !== 'string')
       throw ERRORS.token('Invalid token');
+    await this.assertEnabled(sub);
     return { userId: sub, sessionId: sid, jti };
+  }
+
+  private async assertEnabled(userId: string): Promise<void> {
+    if (this.isDisabled && (await this.isDisabled(userId))) throw ERRORS.token('User is disabled');
   }
 
   /**
@@ -143,6 +153,7 @@ export class TokenService {
     if (token.startsWith(API_KEY_PREFIX)) {
       const actor = await this.checker?.apiKeyActor(token);
       if (!actor) throw ERRORS.token('Invalid API key');
+      await this.assertEnabled(actor.userId);
       return actor;
     }
     const claims = await this.verify(token, 'access');

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/* global process */
+// `npm start` / `npm run worker`: runs the TypeScript build only when its
+// inputs changed since the last one. The fingerprint is every input's path,
+// size and modification time (a file added, removed or edited changes it);
+// it is kept in dist/.build-stamp after a successful build.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const INPUT_DIRS = ['src', 'migrations', 'emulator'];
+const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const stampFile = path.join(root, 'dist', '.build-stamp');
+
+function fingerprint() {
+  const h = createHash('sha256');
+  const add = (rel) => {
+    const s = statSync(path.join(root, rel), { throwIfNoEntry: false });
+    if (s) h.update(`${rel}\0${s.size}\0${s.mtimeMs}\n`);
+  };
+  const walk = (rel) => {
+    const entries = readdirSync(path.join(root, rel), { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of entries) {
+      const r = path.join(rel, e.name);
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) add(r);
+    }
+  };
+  for (const d of INPUT_DIRS) if (existsSync(path.join(root, d))) walk(d);
+  for (const f of INPUT_FILES) add(f);
+  return h.digest('hex');
+}
+
+const current = fingerprint();
+const built = existsSync(path.join(root, 'dist', 'src', 'server.js'));
+const stamp = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
+if (built && stamp === current) process.exit(0);
+
+process.stderr.write('sources changed: building\n');
+const tsc = spawnSync(
+  process.execPath,
+  [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+  { cwd: root, stdio: 'inherit' },
+);
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+writeFileSync(stampFile, current + '\n');
