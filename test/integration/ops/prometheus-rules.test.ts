@@ -59,7 +59,7 @@ describe.skipIf(!promtool)('Prometheus alert rules and the Grafana dashboard', (
     const m = new Metrics(async () => ({ waiting: 0, active: 0, delayed: 0, failed: 0 }), tmpdir());
     const exported = new Set(
       (await m.registry.getMetricsAsJSON()).flatMap((x) =>
-        x.type === 'histogram'
+        String(x.type) === 'histogram'
           ? [`${x.name}_bucket`, `${x.name}_count`, `${x.name}_sum`]
           : [x.name],
       ),
