@@ -29,6 +29,7 @@ export async function makeApp(
     JWT_SECRET_KEY: 'test-secret-test-secret-test-secret-0123',
     BCRYPT_ROUNDS: '4',
     CPU_POOL_THREADS: '2',
+    CPU_TASK_TIMEOUT_SEC: '120',
     LOG_LEVEL: 'silent',
     // Suites share two cores; a test of load shedding turns it on itself.
     SHED_EVENT_LOOP_DELAY_MS: '0',

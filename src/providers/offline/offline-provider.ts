@@ -15,9 +15,19 @@ import {
   type VoiceProvider,
 } from '../provider.js';
 
-import type { SegmentRequest, SegmentResult, SynthesisPlan } from './render.js';
+import {
+  espeakVoice,
+  type SegmentRequest,
+  type SegmentResult,
+  type SynthesisPlan,
+} from './render.js';
 import { OFFLINE_VOICE_ID, VoiceStore, type StoredVoice } from './store.js';
-import { buildStyleProfile, STYLE_MATCH_DESCRIPTION, type StyleProfile } from './style.js';
+import {
+  buildStyleProfile,
+  STYLE_MATCH_DESCRIPTION,
+  type StyleProfile,
+  type VoiceCalibration,
+} from './style.js';
 
 export type { SynthesisPlan } from './render.js';
 
@@ -74,6 +84,8 @@ export class OfflineVoiceProvider implements VoiceProvider {
   private readonly maxSampleBytes: number;
   private readonly cpu: CpuPool;
   private readonly audio: AudioWork;
+  /** espeak calibrations by voice, measured once by whichever thread got there first. */
+  private readonly calibrations = new Map<string, VoiceCalibration>();
 
   constructor(options: OfflineVoiceProviderOptions) {
     this.store = new VoiceStore(options.dir);
@@ -302,8 +314,9 @@ export class OfflineVoiceProvider implements VoiceProvider {
     signal: AbortSignal | undefined,
   ): AsyncGenerator<SegmentResult> {
     const pieces = splitText(text);
-    const render = (piece: string, sonicPitch?: number) =>
-      this.cpu
+    const render = (piece: string, sonicPitch?: number) => {
+      const calibration = this.calibrations.get(espeakVoice(piece, profile));
+      return this.cpu
         .run('synth_segment', {
           text: piece,
           profile,
@@ -311,10 +324,16 @@ export class OfflineVoiceProvider implements VoiceProvider {
           outputRate,
           encoding,
           ...(sonicPitch === undefined ? {} : { sonicPitch }),
+          ...(calibration ? { calibration } : {}),
+        })
+        .then((result) => {
+          this.calibrations.set(result.calibration.voice, result.calibration);
+          return result;
         })
         .catch((err: unknown) => {
           throw asProviderError(err);
         });
+    };
     signal?.throwIfAborted();
     const first = await render(pieces[0]!);
     const sonicPitch = first.measuredSonicPitch;

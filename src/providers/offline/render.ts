@@ -10,7 +10,14 @@ import { encodePcm16, isOutputSampleRate, toOutputRate } from '../../audio/encod
 
 import { EspeakEngine } from './espeak.js';
 import { sonicTransform } from './sonic.js';
-import { CALIBRATION_WPM, Calibrator, pitchForF0, predictF0, type StyleProfile } from './style.js';
+import {
+  CALIBRATION_WPM,
+  Calibrator,
+  pitchForF0,
+  predictF0,
+  type StyleProfile,
+  type VoiceCalibration,
+} from './style.js';
 
 /** What one synthesis did, for logs and the service's "how close" report. */
 export interface SynthesisPlan {
@@ -29,6 +36,8 @@ export interface SegmentRequest {
   outputRate: number;
   /** The pitch correction an earlier segment measured (reused so segments match). */
   sonicPitch?: number;
+  /** espeak's calibration for this voice when the caller has it (threads then skip measuring it). */
+  calibration?: VoiceCalibration;
   /** `f32`: Float32 PCM; `pcm16`: 16-bit LE bytes; `mp3`: a self-contained MP3 frame run. */
   encoding: 'f32' | 'pcm16' | 'mp3';
 }
@@ -39,6 +48,8 @@ export interface SegmentResult {
   samples: number;
   /** Set when this segment measured espeak's actual pitch (later segments reuse it). */
   measuredSonicPitch?: number;
+  /** The calibration used, for the caller to pass back next time. */
+  calibration: VoiceCalibration;
   plan: SynthesisPlan;
 }
 
@@ -52,14 +63,19 @@ const MIN_VOICED_FRAMES = 20;
 const engine = EspeakEngine.shared();
 const calibrator = new Calibrator(engine);
 
-/** Renders one text segment at the output rate. */
-export async function renderSegment(req: SegmentRequest): Promise<SegmentResult> {
-  const { text, profile, prosody, outputRate } = req;
+/** The espeak voice a segment is spoken with: Mandarin for CJK text, else US English. */
+export function espeakVoice(text: string, profile: StyleProfile): string {
   const language = /[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]/.test(text)
     ? 'cmn'
     : 'en-us';
-  const voice = `${language}+${profile.variant === 'female' ? 'f3' : 'm3'}`;
-  const cal = await calibrator.get(voice);
+  return `${language}+${profile.variant === 'female' ? 'f3' : 'm3'}`;
+}
+
+/** Renders one text segment at the output rate. */
+export async function renderSegment(req: SegmentRequest): Promise<SegmentResult> {
+  const { text, profile, prosody, outputRate } = req;
+  const voice = espeakVoice(text, profile);
+  const cal = req.calibration?.voice === voice ? req.calibration : await calibrator.get(voice);
   const targetF0 = profile.f0MedianHz * prosody.pitch;
   const espeakPitch = pitchForF0(cal, targetF0);
   const desiredWpm = (CALIBRATION_WPM * profile.speakingRate * prosody.rate) / cal.rateAtReference;
@@ -94,7 +110,7 @@ export async function renderSegment(req: SegmentRequest): Promise<SegmentResult>
   });
   applyVolume(shaped, prosody.volume);
   const pcm = toOutputRate(shaped, raw.sampleRate, outputRate);
-  const result: SegmentResult = { audio: pcm, samples: pcm.length, plan };
+  const result: SegmentResult = { audio: pcm, samples: pcm.length, plan, calibration: cal };
   if (measuredSonicPitch !== undefined) result.measuredSonicPitch = measuredSonicPitch;
   if (req.encoding === 'pcm16') result.audio = encodePcm16(pcm);
   else if (req.encoding === 'mp3') result.audio = await encodeMp3Run(pcm, outputRate);

@@ -21,62 +21,67 @@ describe.each(dialects)('creating a voice with the offline engine on %s', (diale
   });
   afterAll(async () => t.close());
 
-  it('clones the FLAC sample end to end: voice, audition clip, library, synthesis', async () => {
-    const u = await registerUser(t.app, 'speaker');
-    const sample = await uploadFixture(t.app, u.access, 'speech/spk01_m_en_librivox.flac');
-    const res = await api(t.app, u.access, 'POST', '/api/voice/create_voice', {
-      audio_file_id: sample,
-      voice_name: 'Librivox reader',
-      voice_gender: 'male',
-      voice_description: 'calm narration',
-      is_public: 'false',
-    });
-    expect(res.statusCode, res.body).toBe(200);
-    const body = res.json();
-    expect(body).toMatchObject({
-      code: 200,
-      message: 'create voice success',
-      voice: {
+  // Pool threads load the TypeScript sources through tsx and calibrate espeak on first use.
+  it(
+    'clones the FLAC sample end to end: voice, audition clip, library, synthesis',
+    { timeout: 120_000 },
+    async () => {
+      const u = await registerUser(t.app, 'speaker');
+      const sample = await uploadFixture(t.app, u.access, 'speech/spk01_m_en_librivox.flac');
+      const res = await api(t.app, u.access, 'POST', '/api/voice/create_voice', {
+        audio_file_id: sample,
         voice_name: 'Librivox reader',
-        status: 'ready',
-        provider: 'offline',
-        is_public: false,
-        created_by_user_id: u.userId,
-      },
-    });
-    expect(body.dashscope_voice_id).toBe(body.voice.call_name);
+        voice_gender: 'male',
+        voice_description: 'calm narration',
+        is_public: 'false',
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json();
+      expect(body).toMatchObject({
+        code: 200,
+        message: 'create voice success',
+        voice: {
+          voice_name: 'Librivox reader',
+          status: 'ready',
+          provider: 'offline',
+          is_public: false,
+          created_by_user_id: u.userId,
+        },
+      });
+      expect(body.dashscope_voice_id).toBe(body.voice.call_name);
 
-    const clip = await api(
-      t.app,
-      u.access,
-      'GET',
-      `/api/file/download/${body.voice.voice_audition_url}`,
-    );
-    expect(clip.statusCode).toBe(200);
-    expect(clip.headers['content-type']).toMatch(/^audio\/mpeg/);
-    const probed = await probeAudio(clip.rawPayload);
-    expect(probed.codec).toBe('mp3');
-    expect(probed.durationSec).toBeGreaterThan(0.3);
+      const clip = await api(
+        t.app,
+        u.access,
+        'GET',
+        `/api/file/download/${body.voice.voice_audition_url}`,
+      );
+      expect(clip.statusCode).toBe(200);
+      expect(clip.headers['content-type']).toMatch(/^audio\/mpeg/);
+      const probed = await probeAudio(clip.rawPayload);
+      expect(probed.codec).toBe('mp3');
+      expect(probed.durationSec).toBeGreaterThan(0.3);
 
-    const mine = await api(t.app, u.access, 'GET', '/api/voice/my_voices');
-    expect(mine.json().voices).toEqual([
-      expect.objectContaining({ voice_id: body.voice.voice_id, status: 'ready' }),
-    ]);
+      const mine = await api(t.app, u.access, 'GET', '/api/voice/my_voices');
+      expect(mine.json().voices).toEqual([
+        expect.objectContaining({ voice_id: body.voice.voice_id, status: 'ready' }),
+      ]);
 
-    const speech = await api(
-      t.app,
-      u.access,
-      'POST',
-      `/api/voice/${body.voice.voice_id}/synthesize`,
-      {
-        text: 'Hello there.',
-        format: 'wav',
-        sample_rate: 16000,
-      },
-    );
-    expect(speech.statusCode).toBe(200);
-    expect(speech.headers['content-type']).toBe('audio/wav');
-    expect(speech.rawPayload.subarray(0, 4).toString('latin1')).toBe('RIFF');
-    expect(speech.rawPayload.length).toBeGreaterThan(44 + 16000 * 2 * 0.3);
-  });
+      const speech = await api(
+        t.app,
+        u.access,
+        'POST',
+        `/api/voice/${body.voice.voice_id}/synthesize`,
+        {
+          text: 'Hello there.',
+          format: 'wav',
+          sample_rate: 16000,
+        },
+      );
+      expect(speech.statusCode).toBe(200);
+      expect(speech.headers['content-type']).toBe('audio/wav');
+      expect(speech.rawPayload.subarray(0, 4).toString('latin1')).toBe('RIFF');
+      expect(speech.rawPayload.length).toBeGreaterThan(44 + 16000 * 2 * 0.3);
+    },
+  );
 });
