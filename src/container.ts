@@ -178,7 +178,9 @@ export async function createServices(
     now,
   );
   const files = new FileService(
-    redis ? new CachedFileRepository(instrumentedDb, jsonCache) : new FileRepository(instrumentedDb),
+    redis
+      ? new CachedFileRepository(instrumentedDb, jsonCache)
+      : new FileRepository(instrumentedDb),
     blobs,
     signer,
     log.child({ component: 'files' }),
@@ -195,11 +197,14 @@ export async function createServices(
     metrics.providerCallSeconds.observe({ provider: rawProvider.name, operation }, seconds);
   });
 
-  const limits = new UsageLimits(requestRedis ? new RedisCounter(requestRedis) : new MemoryCounter(), {
-    createPerHour: config.rateLimit.createPerHour,
-    inFlight: { assess: config.inFlight.assess, synthesize: config.inFlight.synthesize },
-    retryAfterSec: config.retryAfterSec,
-  });
+  const limits = new UsageLimits(
+    requestRedis ? new RedisCounter(requestRedis) : new MemoryCounter(),
+    {
+      createPerHour: config.rateLimit.createPerHour,
+      inFlight: { assess: config.inFlight.assess, synthesize: config.inFlight.synthesize },
+      retryAfterSec: config.retryAfterSec,
+    },
+  );
   const voiceRepo = new VoiceRepository(instrumentedDb);
   const voices = new VoiceService(
     voiceRepo,

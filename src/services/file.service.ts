@@ -17,12 +17,7 @@ import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../storage
 import { parseRange } from '../storage/range.js';
 import type { UrlSigner } from '../storage/signed-url.js';
 import type { VoiceRow } from '../repositories/voice.repository.js';
-import {
-  assertAuditionOf,
-  assertCanReadFile,
-  assertFileId,
-  assertOwnsFile,
-} from './access.js';
+import { assertAuditionOf, assertCanReadFile, assertFileId, assertOwnsFile } from './access.js';
 import {
   ALLOWED_NAME_EXTS,
   extensionOf,
@@ -278,11 +273,7 @@ export class FileService {
     };
   }
 
-  async update(
-    userId: string,
-    id: string,
-    input: FileUpdateBody,
-  ): Promise<FileView> {
+  async update(userId: string, id: string, input: FileUpdateBody): Promise<FileView> {
     assertFileId(id);
     const file = assertOwnsFile(userId, await this.files.findById(id), id);
     const patch: Partial<FileRow> = {};

@@ -22,12 +22,7 @@ import type {
   UpdateVoiceBody,
   VoiceView,
 } from '../api/schemas/voices.js';
-import {
-  assertCanUseVoice,
-  assertOwnsVoice,
-  assertUsableSample,
-  assertVoiceId,
-} from './access.js';
+import { assertCanUseVoice, assertOwnsVoice, assertUsableSample, assertVoiceId } from './access.js';
 import type { ConditionalRequest, DownloadDescriptor, FileService } from './file.service.js';
 import { providerFailure } from './provider-errors.js';
 import type { UsageLimits } from './usage-limits.js';
@@ -115,8 +110,8 @@ export class VoiceService {
   /**
    * Validates, checks the sample, writes the voice row and queues its job.
    * Takes one creation from the user's hourly quota, given back when the
-   * creation fails for the server's reasons (5xx); 429 when the quota is used
-   * up or too many of the user's voices are still being created.
+   * creation fails for the server's reasons (5xx) or is held back because too
+   * many of the user's voices are still being created (429, Retry-After).
    */
   async create(
     userId: string,
@@ -127,7 +122,10 @@ export class VoiceService {
     try {
       return await this.createCounted(userId, input, opts);
     } catch (err) {
-      if (!(err instanceof AppError) || err.status >= 500) await ticket.release();
+      // Failed for the server's reasons, or held back by the in-progress limit.
+      if (!(err instanceof AppError) || err.status >= 500 || err.status === 429) {
+        await ticket.release();
+      }
       throw err;
     }
   }
@@ -210,6 +208,7 @@ export class VoiceService {
           code: err.status,
           message: err.message,
           ...(err.info ? { error_info: err.info } : {}),
+          ...(err.headers?.['retry-after'] ? { retry_after: err.headers['retry-after'] } : {}),
         });
       }
     }
@@ -378,11 +377,7 @@ export class VoiceService {
     this.log.info({ voice_id: v.id, call_name: v.call_name }, 'voice deleted');
   }
 
-  async share(
-    userId: string,
-    voiceId: string,
-    input: ShareBody,
-  ) {
+  async share(userId: string, voiceId: string, input: ShareBody) {
     const v = await this.findOwned(userId, voiceId);
     let target;
     if (typeof input.user_id === 'string' && input.user_id) {

@@ -60,12 +60,12 @@ export async function* uploadParts(
   try {
     for (;;) {
       if (failure) throw failure;
-      const next = await new Promise<IteratorResult<Awaited<ReturnType<typeof parts.next>>['value']>>(
-        (resolve, reject) => {
-          wake = reject;
-          parts.next().then(resolve, (err: unknown) => reject(clientError(err)));
-        },
-      );
+      const next = await new Promise<
+        IteratorResult<Awaited<ReturnType<typeof parts.next>>['value']>
+      >((resolve, reject) => {
+        wake = reject;
+        parts.next().then(resolve, (err: unknown) => reject(clientError(err)));
+      });
       wake = undefined;
       if (next.done) break;
       const part = next.value;

@@ -73,6 +73,7 @@ export const BatchResult = Type.Object({
   error_info: Type.Optional(Type.String()),
   voice_id: Type.Optional(Type.String()),
   status: Type.Optional(VoiceStatus),
+  retry_after: Type.Optional(Type.String({ description: 'with 429: seconds to wait' })),
 });
 export type BatchResult = Static<typeof BatchResult>;
 
@@ -102,7 +103,9 @@ export const ListVoicesBody = Type.Object({
   ),
   page: Type.Optional(pageLike('page number, default 1')),
   page_size: Type.Optional(pageLike('items per page, default 10, capped at 100')),
-  gender: Type.Optional(Nullable(Type.String({ maxLength: 100, description: 'all | male | female | other' }))),
+  gender: Type.Optional(
+    Nullable(Type.String({ maxLength: 100, description: 'all | male | female | other' })),
+  ),
   created_by_current_user: Type.Optional(BoolLike),
 });
 export type ListVoicesBody = Static<typeof ListVoicesBody>;
@@ -124,7 +127,9 @@ export const ShareParams = Type.Object({
 
 export const UpdateVoiceBody = Type.Object({
   voice_name: Type.Optional(Type.String({ maxLength: 1000, description: 'at most 50 characters' })),
-  voice_gender: Type.Optional(Type.String({ maxLength: 100, description: 'male | female | other' })),
+  voice_gender: Type.Optional(
+    Type.String({ maxLength: 100, description: 'male | female | other' }),
+  ),
   voice_description: Type.Optional(
     Type.String({ maxLength: 10_000, description: 'at most 1000 characters' }),
   ),

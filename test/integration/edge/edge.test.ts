@@ -133,7 +133,10 @@ describe('the HTTP edge answers bad input with a 4xx inside the envelope', () =>
   it.each([
     ['a non-numeric Content-Length', 'Content-Length: abc\r\n'],
     ['two different Content-Lengths', 'Content-Length: 2\r\nContent-Length: 3\r\n'],
-    ['Content-Length beside chunked encoding', 'Content-Length: 2\r\nTransfer-Encoding: chunked\r\n'],
+    [
+      'Content-Length beside chunked encoding',
+      'Content-Length: 2\r\nTransfer-Encoding: chunked\r\n',
+    ],
   ])('%s is a 400', async (_name, header) => {
     const res = await rawRequest(port, [
       `POST /api/file/list HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${header}\r\n{}`,
