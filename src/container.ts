@@ -112,11 +112,9 @@ export async function createServices(
     });
   }
 
-  // The queue gauge reads the queue made below (it needs the metrics for its outcome counter).
-  let madeQueue: JobQueue | undefined;
-  const metrics = new Metrics(() =>
-    madeQueue ? madeQueue.stats() : Promise.reject(new Error('queue not made yet')),
-  );
+  // The queue gauge reads the queue made below (it needs the metrics for its
+  // outcome counter); the gauge is only read on a scrape, after both exist.
+  const metrics = new Metrics(() => queue.stats());
   const instrumentedDb = db.db.withPlugin(metrics.dbPlugin());
 
   const queue =
@@ -136,7 +134,6 @@ export async function createServices(
           },
           now,
         ));
-  madeQueue = queue;
 
   const cache: Cache = requestRedis ? new RedisCache(requestRedis) : new NoCache();
   const jsonCache = new JsonCache(cache, config.cacheTtlSec, (hit) =>

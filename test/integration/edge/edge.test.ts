@@ -6,7 +6,6 @@ import {
   serveApp,
   storedFiles,
   until,
-  type Json,
   type Served,
 } from '../files/helpers.js';
 import { rawRequest } from './raw.js';
@@ -14,7 +13,7 @@ import { rawRequest } from './raw.js';
 /** Every answer of the API is the `{code, message}` envelope with code = HTTP status. */
 function expectEnvelope(status: number, body: string, want: number) {
   expect(status, body).toBe(want);
-  const json = JSON.parse(body) as Json;
+  const json = JSON.parse(body);
   expect(json).toMatchObject({ code: want, message: expect.any(String) });
   return json;
 }

@@ -58,8 +58,8 @@ describe('load shedding', () => {
       else expect(res.statusCode).toBe(200);
     }
     expect(shed, 'no request was shed').toBeDefined();
-    expect(shed!.headers['retry-after']).toBe('2');
-    expect(shed!.json()).toMatchObject({
+    expect(shed.headers['retry-after']).toBe('2');
+    expect(shed.json()).toMatchObject({
       code: 503,
       message: 'Server busy',
       error_info: expect.stringMatching(/overloaded/),
