@@ -166,7 +166,6 @@ export async function createServices(
           },
           now,
         ));
-  madeQueue = queue;
 
   const ownsCpu = !adapters.cpu;
   const cpu =

@@ -35,11 +35,7 @@ export function assertCanReadFile(userId: string, file: FileRow | undefined, id:
  * A file someone may clone a voice from: readable by them (their own or
  * public) and audio. Ids are checked as strictly as every other file id.
  */
-export function assertUsableSample(
-  userId: string,
-  file: FileRow | undefined,
-  id: string,
-): FileRow {
+export function assertUsableSample(userId: string, file: FileRow | undefined, id: string): FileRow {
   if (!isUuid(id)) throw ERRORS.badRequest('Invalid audio_file_id format');
   if (!file) throw ERRORS.notFound('Audio file not found', { info: `no file ${id}` });
   if (!canReadFile(userId, file)) {

@@ -49,12 +49,7 @@ export class RedisCounter implements Counter {
 
   async add(key: string, by: number, ttlMs: number) {
     const k = this.prefix + key;
-    const res = await this.redis
-      .multi()
-      .incrby(k, by)
-      .pexpire(k, ttlMs, 'NX')
-      .pttl(k)
-      .exec();
+    const res = await this.redis.multi().incrby(k, by).pexpire(k, ttlMs, 'NX').pttl(k).exec();
     if (!res) throw new Error('redis transaction aborted');
     for (const [err] of res) if (err) throw err;
     return { value: Number(res[0]![1]), ttlMs: Math.max(0, Number(res[2]![1])) };

@@ -135,8 +135,8 @@ export class VoiceService {
   /**
    * Validates, checks the sample, writes the voice row and queues its job.
    * Takes one creation from the user's hourly quota, given back when the
-   * creation fails for the server's reasons (5xx); 429 when the quota is used
-   * up or too many of the user's voices are still being created.
+   * creation fails for the server's reasons (5xx) or is held back because too
+   * many of the user's voices are still being created (429, Retry-After).
    */
   async create(
     userId: string,
@@ -147,7 +147,10 @@ export class VoiceService {
     try {
       return await this.createCounted(userId, input, opts);
     } catch (err) {
-      if (!(err instanceof AppError) || err.status >= 500) await ticket.release();
+      // Failed for the server's reasons, or held back by the in-progress limit.
+      if (!(err instanceof AppError) || err.status >= 500 || err.status === 429) {
+        await ticket.release();
+      }
       throw err;
     }
   }
@@ -239,6 +242,7 @@ export class VoiceService {
           code: err.status,
           message: err.message,
           ...(err.info ? { error_info: err.info } : {}),
+          ...(err.headers?.['retry-after'] ? { retry_after: err.headers['retry-after'] } : {}),
         });
       }
     }

@@ -130,7 +130,7 @@ function operations(doc: Schema): Operation[] {
   return ops;
 }
 
-const asString = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+const asString = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
 
 describe('schema-driven fuzzing of every route', () => {
   let t: TestApp;
@@ -153,20 +153,18 @@ describe('schema-driven fuzzing of every route', () => {
   });
 
   it('answers every generated request below 500, inside the envelope', async () => {
-    const request = fc
-      .nat()
-      .chain((i) => {
-        const op = ops[i % ops.length]!;
-        const params: Record<string, fc.Arbitrary<unknown>> = {};
-        for (const p of op.params) params[`${p.in}:${p.name}`] = fromSchema(p.schema);
-        return fc.record({
-          op: fc.constant(op),
-          params: fc.record(params, { requiredKeys: [] }),
-          body: op.body ? fromSchema(op.body) : fc.option(hostile, { nil: undefined }),
-          authed: fc.boolean().map((b) => b || Math.random() < 0.8),
-          rawBody: fc.option(fc.uint8Array({ maxLength: 200 }), { nil: undefined }),
-        });
+    const request = fc.nat().chain((i) => {
+      const op = ops[i % ops.length]!;
+      const params: Record<string, fc.Arbitrary<unknown>> = {};
+      for (const p of op.params) params[`${p.in}:${p.name}`] = fromSchema(p.schema);
+      return fc.record({
+        op: fc.constant(op),
+        params: fc.record(params, { requiredKeys: [] }),
+        body: op.body ? fromSchema(op.body) : fc.option(hostile, { nil: undefined }),
+        authed: fc.boolean().map((b) => b || Math.random() < 0.8),
+        rawBody: fc.option(fc.uint8Array({ maxLength: 200 }), { nil: undefined }),
       });
+    });
 
     await fc.assert(
       fc.asyncProperty(request, async ({ op, params, body, authed, rawBody }) => {
@@ -180,7 +178,9 @@ describe('schema-driven fuzzing of every route', () => {
           } else if (v !== undefined && p.in === 'query') {
             query.push(`${p.name}=${encodeURIComponent(asString(v))}`);
           } else if (v !== undefined && p.in === 'header') {
-            headers[p.name] = asString(v).replace(/[^\x20-\x7e]/g, '').slice(0, 200);
+            headers[p.name] = asString(v)
+              .replace(/[^\x20-\x7e]/g, '')
+              .slice(0, 200);
           }
         }
         if (query.length) url += `?${query.join('&')}`;

@@ -89,6 +89,7 @@ export async function createTestRedis(): Promise<TestRedis> {
         const leftovers = [
           ...(await keys('timbre:*')),
           ...(await keys('timbre-rl:*')),
+          ...(await keys('timbre-limits:*')),
           ...(await keys(`bull:${queueName}:*`)),
         ];
         for (let i = 0; i < leftovers.length; i += 500) {

@@ -1,3 +1,4 @@
+import type { Multipart } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { AppError, ERRORS } from '../../errors.js';
@@ -56,16 +57,14 @@ export async function* uploadParts(
   );
   watchdog.unref();
 
-  const parts = request.parts()[Symbol.asyncIterator]();
+  const parts: AsyncIterator<Multipart> = request.parts()[Symbol.asyncIterator]();
   try {
     for (;;) {
       if (failure) throw failure;
-      const next = await new Promise<IteratorResult<Awaited<ReturnType<typeof parts.next>>['value']>>(
-        (resolve, reject) => {
-          wake = reject;
-          parts.next().then(resolve, (err: unknown) => reject(clientError(err)));
-        },
-      );
+      const next: IteratorResult<Multipart> = await new Promise((resolve, reject) => {
+        wake = reject;
+        parts.next().then(resolve, (err: unknown) => reject(clientError(err)));
+      });
       wake = undefined;
       if (next.done) break;
       const part = next.value;

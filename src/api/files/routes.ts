@@ -63,7 +63,11 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) =>
       sendDownload(
         reply,
-        await files.download(request.userId, request.params.file_id, conditionalHeaders(request.headers)),
+        await files.download(
+          request.userId,
+          request.params.file_id,
+          conditionalHeaders(request.headers),
+        ),
       ),
   );
 

@@ -70,6 +70,7 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
     case 'HPE_INVALID_CHUNK_SIZE':
       info = 'the Transfer-Encoding or a chunk is invalid';
       break;
+    case undefined:
     default:
       break;
   }

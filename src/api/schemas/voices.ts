@@ -79,6 +79,7 @@ export const BatchResult = Type.Object({
   error_info: Type.Optional(Type.String()),
   voice_id: Type.Optional(Type.String()),
   status: Type.Optional(VoiceStatus),
+  retry_after: Type.Optional(Type.String({ description: 'with 429: seconds to wait' })),
 });
 export type BatchResult = Static<typeof BatchResult>;
 

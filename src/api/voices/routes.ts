@@ -87,6 +87,14 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const results = await voices.createMany(request.userId, request.body.voices);
       const accepted = results.filter((r) => r.code === 202).length;
+      const limited = results.find((r) => r.code === 429);
+      if (!accepted && limited && results.every((r) => r.code === 429)) {
+        throw ERRORS.tooManyRequests('Too many requests', {
+          info: limited.error_info ?? 'retry later',
+          headers: { 'retry-after': limited.retry_after ?? '60' },
+          extra: { results },
+        });
+      }
       if (!accepted) {
         throw ERRORS.badRequest('No voice could be created', {
           info: 'see results for each item',

@@ -94,7 +94,9 @@ describe.runIf(available)('a MariaDB outage', () => {
   });
 
   it('answers 503 with Retry-After when its database is dropped mid-run', async () => {
-    const name = new URL(t.db.database.dialect === 'mysql' ? t.db.database.url : '').pathname.slice(1);
+    const name = new URL(t.db.database.dialect === 'mysql' ? t.db.database.url : '').pathname.slice(
+      1,
+    );
     const admin = await createConnection({ uri: MYSQL_ADMIN_URL });
     try {
       await admin.query(`DROP DATABASE \`${name}\``);

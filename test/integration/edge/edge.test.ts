@@ -6,7 +6,6 @@ import {
   serveApp,
   storedFiles,
   until,
-  type Json,
   type Served,
 } from '../files/helpers.js';
 import { rawRequest } from './raw.js';
@@ -14,7 +13,7 @@ import { rawRequest } from './raw.js';
 /** Every answer of the API is the `{code, message}` envelope with code = HTTP status. */
 function expectEnvelope(status: number, body: string, want: number) {
   expect(status, body).toBe(want);
-  const json = JSON.parse(body) as Json;
+  const json = JSON.parse(body);
   expect(json).toMatchObject({ code: want, message: expect.any(String) });
   return json;
 }
@@ -133,7 +132,10 @@ describe('the HTTP edge answers bad input with a 4xx inside the envelope', () =>
   it.each([
     ['a non-numeric Content-Length', 'Content-Length: abc\r\n'],
     ['two different Content-Lengths', 'Content-Length: 2\r\nContent-Length: 3\r\n'],
-    ['Content-Length beside chunked encoding', 'Content-Length: 2\r\nTransfer-Encoding: chunked\r\n'],
+    [
+      'Content-Length beside chunked encoding',
+      'Content-Length: 2\r\nTransfer-Encoding: chunked\r\n',
+    ],
   ])('%s is a 400', async (_name, header) => {
     const res = await rawRequest(port, [
       `POST /api/file/list HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${header}\r\n{}`,
