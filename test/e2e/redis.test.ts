@@ -163,7 +163,8 @@ describe.runIf(available)('with Redis', () => {
     expect(await counter(t.app, 'timbre_cache_lookups_total', { result: 'hit' })).toBeGreaterThan(
       before,
     );
-    expect(await redis.client.exists(`timbre:file:${fileId}`)).toBe(1);
+    // Entries are keyed by the row's version token (`@0` until the first write).
+    expect(await redis.client.exists(`timbre:file:${fileId}@0`)).toBe(1);
 
     const rename = await t.app.inject({
       method: 'PUT',

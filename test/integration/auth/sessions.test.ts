@@ -162,6 +162,7 @@ describe.each(dialects)('sessions on %s', (dialect) => {
     const u = await registerUser(t.app);
     const [h, p] = u.access
       .split('.')
+      .slice(0, 2)
       .map((x) => JSON.parse(Buffer.from(x, 'base64url').toString()));
     expect(h.kid).toEqual(expect.any(String));
     expect(p.sid).toEqual(expect.any(String));
