@@ -6,6 +6,7 @@ import { ProviderError, type VoiceProvider } from '../providers/provider.js';
 import type { VoiceRepository, VoiceWithOwner } from '../repositories/voice.repository.js';
 import type { FileService } from '../services/file.service.js';
 import { providerFailure } from '../services/provider-errors.js';
+import { SampleRenditions } from '../services/sample-rendition.js';
 import { providerPrefix } from '../services/voice.service.js';
 import { MAX_ATTEMPTS, type JobContext, type JobDefinition, type JobQueue } from './queue.js';
 
@@ -46,6 +47,7 @@ class PermanentFailure extends Error {
  */
 export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_voice'> {
   const now = deps.now ?? (() => new Date());
+  const renditions = new SampleRenditions(deps.files);
   const finish = async (v: VoiceWithOwner, outcome: 'ready' | 'failed') => {
     await deps.cache.bump('voices');
     deps.onFinished?.(outcome, (now().getTime() - Date.parse(v.created_at)) / 1000);
@@ -116,9 +118,20 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
               }),
             );
           }
+          // The upload itself when the provider takes it, else a rendition it takes.
+          let sent;
+          try {
+            sent = await renditions.forProvider(
+              sample,
+              deps.provider.sampleRequirements(v.target_model),
+            );
+          } catch (err) {
+            if (err instanceof AppError && err.status < 500) throw new PermanentFailure(err);
+            throw err;
+          }
           const created = await deps.provider.createVoice({
-            sampleUrl: deps.files.signedUrl(sample.id).url,
-            readSample: async () => deps.files.readAll(sample),
+            sampleUrl: deps.files.signedUrl(sent.id).url,
+            readSample: async () => deps.files.readAll(sent),
             targetModel: v.target_model,
             prefix,
           });

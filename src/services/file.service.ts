@@ -42,8 +42,8 @@ export interface FileView {
   description: string | null;
   created_at: string;
   updated_at: string;
-  /** `upload`, or `audition` for a clip Timbre generated for a voice. */
-  origin: 'upload' | 'audition';
+  /** `upload`, or `audition` for a clip Timbre generated for a voice (`rendition`: see FileRow). */
+  origin: FileRow['origin'];
   audio: { duration_sec: number; codec: string; sample_rate: number; channels: number } | null;
 }
 
@@ -59,7 +59,7 @@ export interface ListItem {
   is_public: boolean;
   description: string | null;
   is_owner: boolean;
-  origin: 'upload' | 'audition';
+  origin: FileRow['origin'];
 }
 
 /** What a download resolves to; the HTTP layer only streams it. */
@@ -184,6 +184,8 @@ export class FileService {
     audio?: { duration: number; codec: string; sampleRate: number; channels: number };
     /** Deterministic id, so a retried job finds what it stored before. */
     id?: string;
+    /** A rendition of a sample: deleted with it, never listed. */
+    derivedFrom?: { fileId: string; variant: string };
   }): Promise<FileRow> {
     const type = typeByName(input.ext);
     if (!type) throw new Error(`cannot store generated .${input.ext}`);
@@ -206,7 +208,10 @@ export class FileService {
       audio_codec: input.audio?.codec ?? null,
       audio_sample_rate: input.audio?.sampleRate ?? null,
       audio_channels: input.audio?.channels ?? null,
-      origin: 'audition',
+      origin: input.derivedFrom ? 'rendition' : 'audition',
+      ...(input.derivedFrom
+        ? { derived_from: input.derivedFrom.fileId, variant: input.derivedFrom.variant }
+        : {}),
       created_at: nowIso,
       updated_at: nowIso,
     };
@@ -401,6 +406,7 @@ export class FileService {
       }
       staged = undefined;
       await this.discard(file.storage_key);
+      await this.deleteDerived(id);
       await this.opts.onChange?.(id);
       return toView({ ...file, ...patch });
     } catch (err) {
@@ -426,7 +432,21 @@ export class FileService {
     }
     await this.files.delete(file.id);
     await this.discard(file.storage_key);
+    await this.deleteDerived(file.id);
     await this.opts.onChange?.(file.id);
+  }
+
+  /** The stored rendition `variant` of `fileId`, if made before. */
+  findRendition(fileId: string, variant: string): Promise<FileRow | undefined> {
+    return this.files.findDerived(fileId, variant);
+  }
+
+  /** Deletes every rendition made from `fileId` (rows, then blobs). Idempotent. */
+  async deleteDerived(fileId: string): Promise<void> {
+    for (const r of await this.files.derivedOf(fileId)) {
+      await this.files.delete(r.id);
+      await this.discard(r.storage_key);
+    }
   }
 
   /** Deletes a file Timbre made (e.g. an audition clip), whatever uses it. Idempotent. */
@@ -435,6 +455,7 @@ export class FileService {
     if (!file) return;
     await this.files.delete(file.id);
     await this.discard(file.storage_key);
+    await this.deleteDerived(file.id);
     await this.opts.onChange?.(file.id);
   }
 

@@ -15,27 +15,21 @@ import type {
 import { assertCanUseVoice, assertOwnsVoice, assertVoiceId } from './access.js';
 import type { FileService } from './file.service.js';
 import { providerFailure } from './provider-errors.js';
+import { sampleVerdict } from './sample-verdict.js';
 import { voiceView, type VoiceView } from './voice-views.js';
 
 const GENDERS = ['male', 'female', 'other'] as const;
 type Gender = (typeof GENDERS)[number];
 const REQUIRED = ['audio_file_id', 'voice_name', 'voice_gender', 'voice_description'] as const;
 
-/**
- * Verdicts that stop a creation before any provider call. `noisy` means the
- * voice is under 12 dB above the noise floor (white noise scores 1 dB): no
- * provider makes a usable voice from that, and the advice says how to fix it.
- */
-const REJECTED_VERDICTS = new Set([
-  'too_short',
-  'noisy',
-  'too_long',
-  'silent',
-  'too_quiet',
-  'not_speech',
-  'corrupt',
-  'wrong_type',
-]);
+/** `assess_sample`'s answer: the quality report and the verdict for one provider and model. */
+export type SampleAssessment = QualityReport & {
+  usable: boolean;
+  /** Why the sample is not usable (absent when it is). */
+  reason?: string;
+  provider: string;
+  target_model: string;
+};
 
 export interface VoiceSettings {
   createWaitSec: number;
@@ -106,7 +100,8 @@ export class VoiceService {
   ): Promise<CreateOutcome> {
     const fields = validateCreate(input);
     const sample = await this.files.usableSample(userId, fields.audioFileId);
-    const quality = await this.assess(sample);
+    const targetModel = this.provider.defaultTargetModel;
+    const quality = await this.assess(sample, targetModel);
     const voiceId = uuidv7();
     const nowIso = this.now().toISOString();
     const row: VoiceRow = {
@@ -119,7 +114,7 @@ export class VoiceService {
       audition_file_id: null,
       call_name: null,
       provider: this.provider.name,
-      target_model: this.provider.defaultTargetModel,
+      target_model: targetModel,
       status: 'pending',
       error_info: null,
       error_status: null,
@@ -198,16 +193,25 @@ export class VoiceService {
     }
   }
 
-  /** The assessment of a sample the caller may use (own or public audio). */
-  async assessSample(
-    userId: string,
-    fileId: unknown,
-  ): Promise<QualityReport & { usable: boolean }> {
+  /**
+   * The assessment of a sample the caller may use (own or public audio),
+   * judged for the configured provider and its default model: the same
+   * verdict creation applies.
+   */
+  async assessSample(userId: string, fileId: unknown): Promise<SampleAssessment> {
     if (typeof fileId !== 'string' || !fileId.trim())
       throw ERRORS.badRequest('Missing fields: audio_file_id');
     const sample = await this.files.usableSample(userId, fileId);
     const report = await this.qualityOf(sample);
-    return { ...report, usable: !REJECTED_VERDICTS.has(report.verdict) };
+    const targetModel = this.provider.defaultTargetModel;
+    const verdict = sampleVerdict(report, this.provider.sampleRequirements(targetModel));
+    return {
+      ...report,
+      usable: verdict.usable,
+      ...(verdict.reason && !verdict.usable ? { reason: verdict.reason } : {}),
+      provider: this.provider.name,
+      target_model: targetModel,
+    };
   }
 
   private async qualityOf(sample: { storage_key: string; ext: string }): Promise<QualityReport> {
@@ -216,12 +220,20 @@ export class VoiceService {
     return { verdict, score, metrics, advice };
   }
 
-  private async assess(sample: { storage_key: string; ext: string }): Promise<QualityReport> {
+  private async assess(
+    sample: { storage_key: string; ext: string },
+    targetModel: string,
+  ): Promise<QualityReport> {
     const report = await this.qualityOf(sample);
-    if (REJECTED_VERDICTS.has(report.verdict)) {
+    const verdict = sampleVerdict(report, this.provider.sampleRequirements(targetModel));
+    if (!verdict.usable) {
       throw ERRORS.unprocessable('The audio sample is not usable for cloning', {
-        info: report.advice.join(' ') || `sample judged ${report.verdict}`,
-        extra: { quality: report },
+        info: verdict.reason ?? `sample judged ${report.verdict}`,
+        extra: {
+          quality: report,
+          provider: this.provider.name,
+          target_model: targetModel,
+        },
       });
     }
     return report;

@@ -162,6 +162,10 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
               verdict: Type.String(),
               score: Type.Number(),
               usable: Type.Boolean(),
+              reason: Type.Optional(Type.String()),
+              /** Which provider and model the verdict is for. */
+              provider: Type.String(),
+              target_model: Type.String(),
               advice: Type.Array(Type.String()),
               metrics: Type.Optional(Type.Unknown()),
             }),

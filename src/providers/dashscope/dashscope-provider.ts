@@ -10,6 +10,7 @@ import {
   type ListVoicesOptions,
   type ProviderVoice,
   type ProviderVoiceStatus,
+  type SampleRequirements,
   type SynthesizeInput,
   type VoiceProvider,
 } from '../provider.js';
@@ -109,9 +110,31 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Reference audio CosyVoice takes (DashScope docs): 16-bit WAV, MP3 or M4A,
+ * at least 16 kHz (one error page says 24 kHz, so renditions use 24 kHz),
+ * at most 10 MB and 60 s. Clipping is not among its refusals.
+ */
+export const DASHSCOPE_SAMPLE_REQUIREMENTS: SampleRequirements = {
+  containers: ['wav', 'mp3', 'm4a'],
+  wavBitDepths: [16],
+  minSampleRateHz: 16_000,
+  maxSampleRateHz: 48_000,
+  minDurationSec: 5,
+  maxDurationSec: 60,
+  maxBytes: 10 * 1024 * 1024,
+  rendition: { container: 'wav', sampleRate: 24_000 },
+  usableVerdicts: ['good', 'clipped'],
+};
+
 export class DashScopeVoiceProvider implements VoiceProvider {
   readonly name = 'dashscope';
   readonly defaultTargetModel: string;
+
+  /** The same for every CosyVoice model (the docs give one list). */
+  sampleRequirements(): SampleRequirements {
+    return DASHSCOPE_SAMPLE_REQUIREMENTS;
+  }
 
   private readonly apiKey: string;
   private readonly endpoint: string;

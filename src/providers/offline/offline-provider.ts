@@ -13,8 +13,10 @@ import {
 } from '../../audio/encode.js';
 import { assessBytes, type QualityVerdict } from '../../audio/quality.js';
 import {
+  inProcessRequirements,
   ProviderError,
   type CreateVoiceInput,
+  type SampleRequirements,
   type ListVoicesOptions,
   type ProviderVoice,
   type SynthesizeInput,
@@ -100,6 +102,11 @@ export class OfflineVoiceProvider implements VoiceProvider {
     this.calibrator = sharedCalibrator(this.engine);
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 15_000;
     this.maxSampleBytes = options.maxSampleBytes ?? 20 * 1024 * 1024;
+  }
+
+  /** Decodes everything in-process; makes a voice only from a sample judged good. */
+  sampleRequirements(): SampleRequirements {
+    return inProcessRequirements(['good'], { maxBytes: this.maxSampleBytes });
   }
 
   async createVoice(input: CreateVoiceInput): Promise<ProviderVoice> {
