@@ -60,6 +60,8 @@ const schema = z.object({
     .regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL')
     .default('wss://dashscope.aliyuncs.com/api-ws/v1/inference'),
   DASHSCOPE_TARGET_MODEL: z.string().min(1).default('cosyvoice-v2'),
+  DASHSCOPE_CREATE_TIMEOUT_SEC: int(120, 3600).default(120),
+  DASHSCOPE_CREATE_SETTLE_SEC: int(0, 3600).default(180),
   AUDITION_TEXT: z.string().min(1).max(500).default('今天天气怎么样？'),
   CREATE_VOICE_WAIT_SEC: int(0, 600).default(60),
   VOICE_READY_TIMEOUT_SEC: int(1, 3600).default(300),
@@ -102,7 +104,14 @@ export interface Config {
   storage: { dir: string; maxBytes: number; signedUrlTtlSec: number; sweepIntervalSec: number };
   provider: {
     kind: 'offline' | 'dashscope';
-    dashscope: { apiKey?: string; baseUrl: string; wsUrl: string; targetModel: string };
+    dashscope: {
+      apiKey?: string;
+      baseUrl: string;
+      wsUrl: string;
+      targetModel: string;
+      createTimeoutSec: number;
+      createSettleSec: number;
+    };
   };
   voice: { auditionText: string; createWaitSec: number; readyTimeoutSec: number };
   /**
@@ -199,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         baseUrl: e.DASHSCOPE_BASE_URL.replace(/\/+$/, ''),
         wsUrl: e.DASHSCOPE_WS_URL,
         targetModel: e.DASHSCOPE_TARGET_MODEL,
+        createTimeoutSec: e.DASHSCOPE_CREATE_TIMEOUT_SEC,
+        createSettleSec: e.DASHSCOPE_CREATE_SETTLE_SEC,
       },
     },
     voice: {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import type { JsonCache } from '../cache/cache.js';
 import { AppError } from '../errors.js';
-import { ProviderError, type VoiceProvider } from '../providers/provider.js';
+import { ProviderError, type ProviderVoice, type VoiceProvider } from '../providers/provider.js';
 import type { VoiceRepository, VoiceWithOwner } from '../repositories/voice.repository.js';
 import type { FileService } from '../services/file.service.js';
 import { providerFailure } from '../services/provider-errors.js';
@@ -104,7 +104,7 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
       // 1. Enrol, or adopt what an interrupted run enrolled.
       if (!v.call_name) {
         const prefix = providerPrefix(v.created_by, v.id);
-        const leftovers = await deps.provider.listVoices({ prefix, pageSize: 100 });
+        const leftovers = await allProviderVoices(deps.provider, prefix);
         let callName = leftovers[0]?.id;
         for (const extra of leftovers.slice(1)) await deps.provider.deleteVoice(extra.id);
         if (callName) {
@@ -251,6 +251,31 @@ function providerFailureOrStorage(err: unknown): AppError {
   });
 }
 
+/**
+ * Every provider voice under `prefix`, walking pages of 10 (the size the
+ * DashScope docs and SDK use) until an empty page or one with nothing new:
+ * the largest page a provider honours is not documented, so a short page
+ * proves nothing.
+ */
+export async function allProviderVoices(
+  provider: VoiceProvider,
+  prefix: string,
+): Promise<ProviderVoice[]> {
+  const seen = new Map<string, ProviderVoice>();
+  for (let pageIndex = 0; pageIndex < 1000; pageIndex++) {
+    const page = await provider.listVoices({ prefix, pageIndex, pageSize: 10 });
+    let added = 0;
+    for (const v of page) {
+      if (!seen.has(v.id)) {
+        seen.set(v.id, v);
+        added++;
+      }
+    }
+    if (page.length === 0 || added === 0) break;
+  }
+  return [...seen.values()];
+}
+
 /** Deletes every provider voice under a failed voice's prefix; retried until it succeeds. */
 export function purgeProviderPrefixJob(deps: {
   provider: VoiceProvider;
@@ -265,7 +290,7 @@ export function purgeProviderPrefixJob(deps: {
         );
         return;
       }
-      const leftovers = await deps.provider.listVoices({ prefix, pageSize: 100 });
+      const leftovers = await allProviderVoices(deps.provider, prefix);
       for (const v of leftovers) await deps.provider.deleteVoice(v.id);
       if (leftovers.length) {
         ctx.log.info(

@@ -18,6 +18,8 @@ export function createProvider(config: Config, log: Logger): VoiceProvider {
         baseUrl: ds.baseUrl,
         wsUrl: ds.wsUrl,
         defaultTargetModel: ds.targetModel,
+        createTimeoutMs: ds.createTimeoutSec * 1000,
+        createSettleMs: ds.createSettleSec * 1000,
         logger: log.child({ component: 'dashscope' }),
       });
     }
