@@ -65,6 +65,8 @@ const schema = z.object({
   AUDITION_TEXT: z.string().min(1).max(500).default('今天天气怎么样？'),
   CREATE_VOICE_WAIT_SEC: int(0, 600).default(60),
   VOICE_READY_TIMEOUT_SEC: int(1, 3600).default(300),
+  VOICE_POLL_MIN_MS: int(10, 60_000).default(100),
+  VOICE_POLL_MAX_MS: int(10, 60_000).default(2000),
   JOB_CONCURRENCY: int(1, 64).default(2),
   RUN_WORKER: bool.default(true),
   // At least 3 s: the lease is renewed every second at the fastest.
@@ -113,7 +115,14 @@ export interface Config {
       createSettleSec: number;
     };
   };
-  voice: { auditionText: string; createWaitSec: number; readyTimeoutSec: number };
+  voice: {
+    auditionText: string;
+    createWaitSec: number;
+    readyTimeoutSec: number;
+    /** First and longest interval between provider status polls while a voice deploys (ms). */
+    pollMinMs: number;
+    pollMaxMs: number;
+  };
   /**
    * `runInServer`: the HTTP process also runs jobs (turn off when `npm run worker` nodes do).
    * `leaseSec`: a running SQL job whose process stopped renewing it is re-run after this.
@@ -216,6 +225,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       auditionText: e.AUDITION_TEXT,
       createWaitSec: e.CREATE_VOICE_WAIT_SEC,
       readyTimeoutSec: e.VOICE_READY_TIMEOUT_SEC,
+      pollMinMs: e.VOICE_POLL_MIN_MS,
+      pollMaxMs: Math.max(e.VOICE_POLL_MIN_MS, e.VOICE_POLL_MAX_MS),
     },
     jobs: {
       concurrency: e.JOB_CONCURRENCY,

@@ -207,6 +207,8 @@ export async function createServices(
       settings: {
         auditionText: config.voice.auditionText,
         readyTimeoutSec: config.voice.readyTimeoutSec,
+        pollMinMs: config.voice.pollMinMs,
+        pollMaxMs: config.voice.pollMaxMs,
         ...a.jobSettings,
       },
       onFinished: (outcome, seconds) => metrics.creationSeconds.observe({ outcome }, seconds),

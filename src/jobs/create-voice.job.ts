@@ -8,6 +8,7 @@ import type { FileService } from '../services/file.service.js';
 import { providerFailure } from '../services/provider-errors.js';
 import { SampleRenditions } from '../services/sample-rendition.js';
 import { providerPrefix } from '../services/voice.service.js';
+import { voiceEvents } from './voice-events.js';
 import { MAX_ATTEMPTS, type JobContext, type JobDefinition, type JobQueue } from './queue.js';
 
 export interface CreateVoiceJobDeps {
@@ -50,6 +51,7 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
   const renditions = new SampleRenditions(deps.files);
   const finish = async (v: VoiceWithOwner, outcome: 'ready' | 'failed') => {
     await deps.cache.bump('voices');
+    voiceEvents.finished(v.id);
     deps.onFinished?.(outcome, (now().getTime() - Date.parse(v.created_at)) / 1000);
   };
 
@@ -144,7 +146,8 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
 
       // 2. Wait until usable.
       const deadline = Date.now() + deps.settings.readyTimeoutSec * 1000;
-      let delay = deps.settings.pollMinMs ?? 500;
+      // Starts fast (a voice is often usable within a second or two) and grows.
+      let delay = deps.settings.pollMinMs ?? 100;
       for (;;) {
         const pv = await deps.provider.getVoice(v.call_name!);
         if (pv.status === 'ok') break;
@@ -163,7 +166,7 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
           );
         }
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, deps.settings.pollMaxMs ?? 5000);
+        delay = Math.min(Math.ceil(delay * 1.5), deps.settings.pollMaxMs ?? 2000);
       }
 
       // 3. The audition clip, stored as a private file of the creator.

@@ -16,11 +16,17 @@ import { assertCanUseVoice, assertOwnsVoice, assertVoiceId } from './access.js';
 import type { FileService } from './file.service.js';
 import { providerFailure } from './provider-errors.js';
 import { sampleVerdict } from './sample-verdict.js';
+import { voiceEvents } from '../jobs/voice-events.js';
 import { voiceView, type VoiceView } from './voice-views.js';
 
 const GENDERS = ['male', 'female', 'other'] as const;
 type Gender = (typeof GENDERS)[number];
 const REQUIRED = ['audio_file_id', 'voice_name', 'voice_gender', 'voice_description'] as const;
+
+/** How often a waiting request re-reads its voice when no in-process event comes (ms). */
+const WAIT_FALLBACK_MS = 1000;
+/** Quality reports kept for reuse between assess_sample and create_voice. */
+const REPORT_CACHE_SIZE = 256;
 
 /** `assess_sample`'s answer: the quality report and the verdict for one provider and model. */
 export type SampleAssessment = QualityReport & {
@@ -77,6 +83,8 @@ export function providerPrefix(userId: string, voiceId: string): string {
  */
 export class VoiceService {
   private readonly lists: JsonCache;
+  /** Quality reports by sample content hash (bounded, oldest out first). */
+  private readonly reports = new Map<string, QualityReport>();
 
   constructor(
     private readonly voices: VoiceRepository,
@@ -177,7 +185,6 @@ export class VoiceService {
   /** Waits (bounded) for a creation to end; failed creations become their error. */
   async waitFor(voiceId: string, userId: string, maxMs: number): Promise<CreateOutcome> {
     const deadline = Date.now() + maxMs;
-    let delay = 50;
     for (;;) {
       const v = await this.mustFind(voiceId);
       if (v.status === 'ready') return { kind: 'ready', voice: voiceView(v, userId) };
@@ -188,8 +195,9 @@ export class VoiceService {
         });
       }
       if (Date.now() >= deadline) return { kind: 'accepted', voice: voiceView(v, userId) };
-      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
-      delay = Math.min(delay * 1.5, 500);
+      // Woken by the job's finish in this process; a job in another process
+      // is seen by the fallback re-read.
+      await voiceEvents.waitFor(voiceId, Math.min(WAIT_FALLBACK_MS, deadline - Date.now()));
     }
   }
 
@@ -214,14 +222,30 @@ export class VoiceService {
     };
   }
 
-  private async qualityOf(sample: { storage_key: string; ext: string }): Promise<QualityReport> {
+  /**
+   * The quality report of a sample, computed once per content: assess_sample
+   * followed by create_voice on the same file does not decode it twice.
+   */
+  private async qualityOf(sample: {
+    storage_key: string;
+    ext: string;
+    sha256: string;
+  }): Promise<QualityReport> {
+    const known = this.reports.get(sample.sha256);
+    if (known) return known;
     const bytes = await this.files.readAll(sample);
     const { verdict, score, metrics, advice } = await assessBytes(bytes, sample.ext);
-    return { verdict, score, metrics, advice };
+    const report: QualityReport = { verdict, score, metrics, advice };
+    this.reports.set(sample.sha256, report);
+    if (this.reports.size > REPORT_CACHE_SIZE) {
+      const oldest = this.reports.keys().next();
+      if (!oldest.done) this.reports.delete(oldest.value);
+    }
+    return report;
   }
 
   private async assess(
-    sample: { storage_key: string; ext: string },
+    sample: { storage_key: string; ext: string; sha256: string },
     targetModel: string,
   ): Promise<QualityReport> {
     const report = await this.qualityOf(sample);
