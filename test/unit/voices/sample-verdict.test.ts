@@ -6,13 +6,12 @@ import { fitsAsIs } from '../../../src/services/sample-rendition.js';
 import { sampleVerdict } from '../../../src/services/sample-verdict.js';
 import { VoiceEvents } from '../../../src/jobs/voice-events.js';
 
-const report = (verdict: QualityReport['verdict'], durationSec = 12): QualityReport =>
-  ({
-    verdict,
-    score: verdict === 'good' ? 90 : 40,
-    advice: [`advice for ${verdict}`],
-    metrics: { durationSec } as QualityReport['metrics'],
-  }) as QualityReport;
+const report = (verdict: QualityReport['verdict'], durationSec = 12): QualityReport => ({
+  verdict,
+  score: verdict === 'good' ? 90 : 40,
+  advice: [`advice for ${verdict}`],
+  metrics: { durationSec } as QualityReport['metrics'],
+});
 
 describe('one verdict per provider and model', () => {
   const offline = inProcessRequirements(['good'], { maxBytes: 1e6 });
