@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import type { JsonCache } from '../cache/cache.js';
-import { AppError } from '../errors.js';
-import { ProviderError, type ProviderVoice, type VoiceProvider } from '../providers/provider.js';
+import { AppError, ERRORS } from '../errors.js';
+import { ProviderError, type VoiceProvider } from '../providers/provider.js';
 import type { VoiceRepository, VoiceWithOwner } from '../repositories/voice.repository.js';
 import type { FileService } from '../services/file.service.js';
 import { providerFailure } from '../services/provider-errors.js';
 import { SampleRenditions } from '../services/sample-rendition.js';
 import { providerPrefix } from '../services/voice.service.js';
+import { allProviderVoices } from './provider-voices.js';
 import { voiceEvents } from './voice-events.js';
 import { MAX_ATTEMPTS, type JobContext, type JobDefinition, type JobQueue } from './queue.js';
 
@@ -115,7 +116,7 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
           const sample = await deps.files.findById(v.sample_file_id);
           if (!sample) {
             throw new PermanentFailure(
-              new AppError(422, 'The sample file was deleted', {
+              ERRORS.unprocessable('The sample file was deleted', {
                 info: 'upload the sample again and retry',
               }),
             );
@@ -153,14 +154,14 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
         if (pv.status === 'ok') break;
         if (pv.status === 'undeployed') {
           throw new PermanentFailure(
-            new AppError(422, 'The voice provider rejected the sample during review', {
+            ERRORS.unprocessable('The voice provider rejected the sample during review', {
               info: 'use a clean recording of 10–20 s of continuous speech by one speaker',
             }),
           );
         }
         if (Date.now() > deadline) {
           throw new PermanentFailure(
-            new AppError(503, 'The voice provider did not finish preparing the voice in time', {
+            ERRORS.unavailable('The voice provider did not finish preparing the voice in time', {
               info: `still deploying after ${deps.settings.readyTimeoutSec} s; try again later`,
             }),
           );
@@ -223,7 +224,7 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
         // The provider lost a voice it had just accepted: its fault, not the user's request.
         await fail(
           voiceId,
-          new AppError(502, 'The voice provider lost the voice while creating it', {
+          ERRORS.badGateway('The voice provider lost the voice while creating it', {
             info: 'try creating the voice again',
           }),
           log,
@@ -249,78 +250,11 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
 
 function providerFailureOrStorage(err: unknown): AppError {
   if (err instanceof ProviderError || err instanceof AppError) return providerFailure(err);
-  return new AppError(503, 'The voice could not be stored', {
+  return ERRORS.unavailable('The voice could not be stored', {
     info: 'a storage error occurred; try again later',
   });
 }
 
-/**
- * Every provider voice under `prefix`, walking pages of 10 (the size the
- * DashScope docs and SDK use) until an empty page or one with nothing new:
- * the largest page a provider honours is not documented, so a short page
- * proves nothing.
- */
-export async function allProviderVoices(
-  provider: VoiceProvider,
-  prefix: string,
-): Promise<ProviderVoice[]> {
-  const seen = new Map<string, ProviderVoice>();
-  for (let pageIndex = 0; pageIndex < 1000; pageIndex++) {
-    const page = await provider.listVoices({ prefix, pageIndex, pageSize: 10 });
-    let added = 0;
-    for (const v of page) {
-      if (!seen.has(v.id)) {
-        seen.set(v.id, v);
-        added++;
-      }
-    }
-    if (page.length === 0 || added === 0) break;
-  }
-  return [...seen.values()];
-}
-
-/** Deletes every provider voice under a failed voice's prefix; retried until it succeeds. */
-export function purgeProviderPrefixJob(deps: {
-  provider: VoiceProvider;
-}): JobDefinition<'purge_provider_prefix'> {
-  return {
-    maxAttempts: MAX_ATTEMPTS.purge_provider_prefix,
-    run: async ({ provider, prefix }, ctx) => {
-      if (provider !== deps.provider.name) {
-        ctx.log.warn(
-          { provider, prefix },
-          'prefix belongs to a provider not configured here; left alone',
-        );
-        return;
-      }
-      const leftovers = await allProviderVoices(deps.provider, prefix);
-      for (const v of leftovers) await deps.provider.deleteVoice(v.id);
-      if (leftovers.length) {
-        ctx.log.info(
-          { prefix, deleted: leftovers.map((v) => v.id) },
-          'orphan provider voices deleted',
-        );
-      }
-    },
-  };
-}
-
-/** Deletes a provider voice nobody references any more; retried until it succeeds. */
-export function deleteProviderVoiceJob(deps: {
-  provider: VoiceProvider;
-}): JobDefinition<'delete_provider_voice'> {
-  return {
-    maxAttempts: MAX_ATTEMPTS.delete_provider_voice,
-    run: async ({ provider, providerVoiceId }, ctx) => {
-      if (provider !== deps.provider.name) {
-        ctx.log.warn(
-          { provider, call_name: providerVoiceId },
-          'voice belongs to a provider not configured here; left alone',
-        );
-        return;
-      }
-      await deps.provider.deleteVoice(providerVoiceId);
-      ctx.log.info({ call_name: providerVoiceId }, 'provider voice deleted');
-    },
-  };
-}
+export { allProviderVoices } from './provider-voices.js';
+export { purgeProviderPrefixJob } from './purge-provider-prefix.job.js';
+export { deleteProviderVoiceJob } from './delete-provider-voice.job.js';
