@@ -56,6 +56,8 @@ interface Task {
   received: number;
   /** Counted characters synthesized so far (`usage.characters`). */
   characters: number;
+  /** `usage.characters` of the last sentence queued. */
+  queuedChars: number;
   continues: number;
   sentenceIndex: number;
   audioMs: number;
@@ -313,13 +315,15 @@ class Connection {
     if (p.text_type !== undefined && p.text_type !== 'PlainText')
       throw invalid('Parameter text_type must be PlainText');
     if (typeof p.voice !== 'string' || p.voice === '') throw invalid('Parameter voice is required');
-    const format = p.format ?? 'mp3';
+    // The SDK sends its own defaults: `format: "Default"` and `sample_rate: 0`
+    // mean the service's defaults (mp3, 22050 Hz).
+    const format = p.format === undefined || p.format === 'Default' ? 'mp3' : p.format;
     if (format === 'opus')
       // A valid DashScope format (not for cosyvoice-v1), but this emulator has no Opus encoder.
       throw invalid('Parameter format opus is not supported by the emulator');
     if (format !== 'pcm' && format !== 'wav' && format !== 'mp3')
       throw invalid(`Parameter format is invalid: ${JSON.stringify(format)}`);
-    const sampleRate = p.sample_rate ?? 22050;
+    const sampleRate = p.sample_rate === undefined || p.sample_rate === 0 ? 22050 : p.sample_rate;
     if (typeof sampleRate !== 'number' || !(SAMPLE_RATES as readonly number[]).includes(sampleRate))
       throw invalid(`Parameter sample_rate must be one of ${SAMPLE_RATES.join(', ')}`);
     const volume = numberParam(p, 'volume', 50, 0, 100, true);
@@ -376,6 +380,7 @@ class Connection {
       splitter: new SentenceSplitter(),
       received: 0,
       characters: 0,
+      queuedChars: 0,
       continues: 0,
       sentenceIndex: 0,
       audioMs: 0,
@@ -470,7 +475,7 @@ class Connection {
     t.received += n;
     const sentences = t.splitter.push(spoken);
     if (input.flush === true) sentences.push(...t.splitter.flush());
-    for (const s of sentences) this.enqueue(t, () => this.speak(t, s));
+    this.enqueueSentences(t, sentences);
   }
 
   private finishTask(taskId: string, _header: Json, payload: unknown): void {
@@ -478,7 +483,7 @@ class Connection {
     if (!isObject(payload) || !isObject(payload.input)) throw invalid('task can not be null');
     t.phase = 'finishing';
     clearTimeout(this.taskTimer);
-    for (const s of t.splitter.flush()) this.enqueue(t, () => this.speak(t, s));
+    this.enqueueSentences(t, t.splitter.flush());
     this.enqueue(t, async () => {
       if (t.dropAfterFrames !== undefined && t.framesSent >= t.dropAfterFrames) {
         this.drop(t);
@@ -486,13 +491,31 @@ class Connection {
       }
       const payloadOut: Json = {
         output: { sentence: { words: t.words } },
-        usage: { characters: t.characters },
+        // Every character sent, spaces between sentences included (SSML tags excluded).
+        usage: { characters: t.received },
       };
       this.sendEvent(t.id, 'task-finished', payloadOut, { request_uuid: randomUUID() });
       this.endTask(true);
       this.state.statsData.ws.tasksFinished++;
       this.armIdle();
     });
+  }
+
+  /**
+   * Queues sentences with the running `usage.characters` each reports: the
+   * docs count every character of the text (white space between sentences
+   * included, SSML tags not), so the last sentence of a batch reports all text
+   * consumed so far, the spaces the splitter trimmed included.
+   */
+  private enqueueSentences(t: Task, sentences: string[]): void {
+    const consumed = t.received - countChars(t.splitter.pending);
+    let running = t.queuedChars;
+    sentences.forEach((s, i) => {
+      running = i === sentences.length - 1 ? Math.max(running, consumed) : running + countChars(s);
+      const usage = running;
+      this.enqueue(t, () => this.speak(t, s, usage));
+    });
+    t.queuedChars = running;
   }
 
   private enqueue(task: Task, fn: () => Promise<void>): void {
@@ -517,7 +540,7 @@ class Connection {
   }
 
   /** One sentence: begin, (synthesis + binary) x N, end. */
-  private async speak(t: Task, text: string): Promise<void> {
+  private async speak(t: Task, text: string, usageChars: number): Promise<void> {
     const o = this.state.opts;
     if (o.sentenceDelayMs > 0) {
       await sleep(o.sentenceDelayMs);
@@ -559,7 +582,7 @@ class Connection {
     const words = p.wordTimestamps ? wordsFor(text, t.audioMs, durationMs) : [];
     t.words.push(...words);
     t.audioMs += durationMs;
-    t.characters += countChars(text);
+    t.characters = usageChars;
     this.sendEvent(t.id, 'result-generated', {
       output: { type: 'sentence-end', sentence: { index, words }, original_text: text },
       usage: { characters: t.characters },

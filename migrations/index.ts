@@ -4,6 +4,7 @@ import * as m0002 from './0002-voice-error-status.js';
 import * as m0003 from './0003-file-origin.js';
 import * as m0004 from './0004-sessions-api-keys.js';
 import * as m0005 from './0005-voice-name-grams.js';
+import * as m0006 from './0006-sample-renditions.js';
 import * as m0007 from './0007-openai-voices.js';
 import * as m0009 from './0009-user-disabled.js';
 
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '0003-file-origin': m0003,
   '0004-sessions-api-keys': m0004,
   '0005-voice-name-grams': m0005,
+  '0006-sample-renditions': m0006,
   '0007-openai-voices': m0007,
   '0009-user-disabled': m0009,
 };

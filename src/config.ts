@@ -75,9 +75,13 @@ const schema = z.object({
     .regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL')
     .default('wss://dashscope.aliyuncs.com/api-ws/v1/inference'),
   DASHSCOPE_TARGET_MODEL: z.string().min(1).default('cosyvoice-v2'),
+  DASHSCOPE_CREATE_TIMEOUT_SEC: int(120, 3600).default(120),
+  DASHSCOPE_CREATE_SETTLE_SEC: int(0, 3600).default(180),
   AUDITION_TEXT: z.string().min(1).max(500).default(DEFAULT_AUDITION_TEXT),
   CREATE_VOICE_WAIT_SEC: int(0, 600).default(60),
   VOICE_READY_TIMEOUT_SEC: int(1, 3600).default(300),
+  VOICE_POLL_MIN_MS: int(10, 60_000).default(100),
+  VOICE_POLL_MAX_MS: int(10, 60_000).default(2000),
   JOB_CONCURRENCY: int(1, 64).default(2),
   RUN_WORKER: bool.default(true),
   // At least 3 s: the lease is renewed every second at the fastest.
@@ -160,9 +164,23 @@ export interface Config {
   storage: { dir: string; maxBytes: number; signedUrlTtlSec: number; sweepIntervalSec: number };
   provider: {
     kind: 'offline' | 'dashscope';
-    dashscope: { apiKey?: string; baseUrl: string; wsUrl: string; targetModel: string };
+    dashscope: {
+      apiKey?: string;
+      baseUrl: string;
+      wsUrl: string;
+      targetModel: string;
+      createTimeoutSec: number;
+      createSettleSec: number;
+    };
   };
-  voice: { auditionText: string; createWaitSec: number; readyTimeoutSec: number };
+  voice: {
+    auditionText: string;
+    createWaitSec: number;
+    readyTimeoutSec: number;
+    /** First and longest interval between provider status polls while a voice deploys (ms). */
+    pollMinMs: number;
+    pollMaxMs: number;
+  };
   /**
    * `runInServer`: the HTTP process also runs jobs (turn off when `npm run worker` nodes do).
    * `leaseSec`: a running SQL job whose process stopped renewing it is re-run after this.
@@ -310,12 +328,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         baseUrl: e.DASHSCOPE_BASE_URL.replace(/\/+$/, ''),
         wsUrl: e.DASHSCOPE_WS_URL,
         targetModel: e.DASHSCOPE_TARGET_MODEL,
+        createTimeoutSec: e.DASHSCOPE_CREATE_TIMEOUT_SEC,
+        createSettleSec: e.DASHSCOPE_CREATE_SETTLE_SEC,
       },
     },
     voice: {
       auditionText: e.AUDITION_TEXT,
       createWaitSec: e.CREATE_VOICE_WAIT_SEC,
       readyTimeoutSec: e.VOICE_READY_TIMEOUT_SEC,
+      pollMinMs: e.VOICE_POLL_MIN_MS,
+      pollMaxMs: Math.max(e.VOICE_POLL_MIN_MS, e.VOICE_POLL_MAX_MS),
     },
     jobs: {
       concurrency: e.JOB_CONCURRENCY,

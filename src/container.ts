@@ -138,10 +138,10 @@ export async function createServices(
     });
   }
 
-  // The queue gauge reads the queue made below (it needs the metrics for its outcome counter).
-  let madeQueue: JobQueue | undefined;
+  // The queue gauge reads the queue made below (it needs the metrics for its
+  // outcome counter); the gauge is only read on a scrape, after both exist.
   const metrics = new Metrics(
-    () => (madeQueue ? madeQueue.stats() : Promise.reject(new Error('queue not made yet'))),
+    () => queue.stats(),
     adapters.blobs ? undefined : config.storage.dir,
   );
   const instrumentedDb = db.db.withPlugin(metrics.dbPlugin());
@@ -344,6 +344,8 @@ export async function createServices(
       settings: {
         auditionText: config.voice.auditionText,
         readyTimeoutSec: config.voice.readyTimeoutSec,
+        pollMinMs: config.voice.pollMinMs,
+        pollMaxMs: config.voice.pollMaxMs,
         ...adapters.jobSettings,
       },
       onFinished: (outcome, seconds) => metrics.creationSeconds.observe({ outcome }, seconds),

@@ -135,11 +135,12 @@ describe('task flow', () => {
     ]);
     const ends = eventsOf(msgs).filter((m) => m.data.payload?.output?.type === 'sentence-end');
     expect(ends.map((m) => m.data.payload.output.sentence.index)).toEqual([0, 1, 2]);
-    // usage.characters is a running total.
-    expect(ends.map((m) => m.data.payload.usage.characters)).toEqual([12, 24, 28]);
+    // usage.characters is a running total of every character sent, the spaces
+    // between sentences included (the docs count "中 文。" as 6).
+    expect(ends.map((m) => m.data.payload.usage.characters)).toEqual([12, 25, 30]);
     const fin = msgs.at(-1) as WsMessage & { kind: 'event' };
     expect(fin.data.header.attributes.request_uuid).toEqual(expect.any(String));
-    expect(fin.data.payload.usage.characters).toBe(28);
+    expect(fin.data.payload.usage.characters).toBe(30);
     c.close();
   });
 
@@ -380,6 +381,29 @@ describe('text rules', () => {
     expect(failed.data.header.error_message).toBe('Text request limit violated, expected 1.');
   });
 
+  it('counts characters as the docs do: a space is 1, an ideograph 2', async () => {
+    const { c, id } = await started();
+    c.send(continueTask(id, '中 文。'));
+    c.send(finishTask(id));
+    const msgs = await c.collect();
+    expect(eventsOf(msgs).at(-1)!.data.payload.usage.characters).toBe(6);
+    c.close();
+  });
+
+  it('takes the SDK defaults format "Default" and sample_rate 0 as mp3 at 22050 Hz', async () => {
+    const { c, id } = await started({ format: 'Default', sample_rate: 0 });
+    c.send(continueTask(id, 'Hello.'));
+    c.send(finishTask(id));
+    const msgs = await c.collect();
+    const audio = Buffer.concat(
+      msgs.filter((m) => m.kind === 'binary').map((m) => (m as { data: Buffer }).data),
+    );
+    expect(eventsOf(msgs).at(-1)!.event).toBe('task-finished');
+    // An MPEG audio frame sync (or an ID3 tag) at the start: MP3, not WAV/PCM.
+    expect(audio[0] === 0xff || audio.subarray(0, 3).toString() === 'ID3').toBe(true);
+    c.close();
+  });
+
   it('does not count SSML tags', async () => {
     const { c, id } = await started({ enable_ssml: true });
     c.send(continueTask(id, '<speak rate="1.2">你好</speak>'));
@@ -452,6 +476,27 @@ describe('connection reuse and lifecycle', () => {
     const msgs = await c.collect();
     expect(eventsOf(msgs).at(-1)!.data.header.task_id).toBe(id2);
     expect(eventsOf(msgs).at(-1)!.data.payload.usage.characters).toBe(7);
+    c.close();
+  });
+
+  it('takes a run-task with a new task_id sent before the previous task-finished arrives', async () => {
+    const { c, id } = await started();
+    c.send(continueTask(id, 'First.'));
+    c.send(finishTask(id));
+    const id2 = newTaskId();
+    c.send(runTask(id2, MODEL, { voice }));
+    // Whatever the first task still sends comes first; then the second starts.
+    let m = await c.next(5000);
+    while (m && !(m.kind === 'event' && m.event === 'task-started')) {
+      if (m.kind === 'event') expect(m.event).not.toBe('task-failed');
+      m = await c.next(5000);
+    }
+    expect(m?.kind === 'event' && m.data.header.task_id).toBe(id2);
+    c.send(continueTask(id2, 'Second.'));
+    c.send(finishTask(id2));
+    const msgs = await c.collect();
+    expect(eventsOf(msgs).at(-1)!.event).toBe('task-finished');
+    expect(eventsOf(msgs).at(-1)!.data.header.task_id).toBe(id2);
     c.close();
   });
 

@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import type { JsonCache } from '../cache/cache.js';
-import { AppError } from '../errors.js';
+import { AppError, ERRORS } from '../errors.js';
 import { ProviderError, type VoiceProvider } from '../providers/provider.js';
 import type { VoiceRepository, VoiceWithOwner } from '../repositories/voice.repository.js';
 import type { FileService } from '../services/file.service.js';
 import { providerFailure } from '../services/provider-errors.js';
+import { SampleRenditions } from '../services/sample-rendition.js';
 import { providerPrefix } from '../services/voice.service.js';
+import { allProviderVoices } from './provider-voices.js';
+import { voiceEvents } from './voice-events.js';
 import { MAX_ATTEMPTS, type JobContext, type JobDefinition, type JobQueue } from './queue.js';
 
 export interface CreateVoiceJobDeps {
@@ -46,8 +49,10 @@ class PermanentFailure extends Error {
  */
 export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_voice'> {
   const now = deps.now ?? (() => new Date());
+  const renditions = new SampleRenditions(deps.files);
   const finish = async (v: VoiceWithOwner, outcome: 'ready' | 'failed') => {
     await deps.cache.bump('voices');
+    voiceEvents.finished(v.id);
     deps.onFinished?.(outcome, (now().getTime() - Date.parse(v.created_at)) / 1000);
   };
 
@@ -103,7 +108,7 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
       // 1. Enrol, or adopt what an interrupted run enrolled.
       if (!v.call_name) {
         const prefix = providerPrefix(v.created_by, v.id);
-        const leftovers = await deps.provider.listVoices({ prefix, pageSize: 100 });
+        const leftovers = await allProviderVoices(deps.provider, prefix);
         let callName = leftovers[0]?.id;
         for (const extra of leftovers.slice(1)) await deps.provider.deleteVoice(extra.id);
         if (callName) {
@@ -113,15 +118,26 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
           // Deleted, or made private by its owner since the voice was queued.
           if (!sample || (sample.owner_id !== v.created_by && sample.is_public !== 1)) {
             throw new PermanentFailure(
-              new AppError(422, 'The sample file was deleted', {
+              ERRORS.unprocessable('The sample file was deleted', {
                 info: 'upload the sample again and retry',
               }),
             );
           }
+          // The upload itself when the provider takes it, else a rendition it takes.
+          let sent;
+          try {
+            sent = await renditions.forProvider(
+              sample,
+              deps.provider.sampleRequirements(v.target_model),
+            );
+          } catch (err) {
+            if (err instanceof AppError && err.status < 500) throw new PermanentFailure(err);
+            throw err;
+          }
           const created = await deps.provider.createVoice({
-            sampleUrl: deps.files.signedUrl(sample.id).url,
-            readSample: async () => deps.files.readAll(sample),
-            sampleKey: sample.storage_key,
+            sampleUrl: deps.files.signedUrl(sent.id).url,
+            readSample: async () => deps.files.readAll(sent),
+            sampleKey: sent.storage_key,
             targetModel: v.target_model,
             prefix,
           });
@@ -134,26 +150,27 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
 
       // 2. Wait until usable.
       const deadline = Date.now() + deps.settings.readyTimeoutSec * 1000;
-      let delay = deps.settings.pollMinMs ?? 500;
+      // Starts fast (a voice is often usable within a second or two) and grows.
+      let delay = deps.settings.pollMinMs ?? 100;
       for (;;) {
         const pv = await deps.provider.getVoice(v.call_name!);
         if (pv.status === 'ok') break;
         if (pv.status === 'undeployed') {
           throw new PermanentFailure(
-            new AppError(422, 'The voice provider rejected the sample during review', {
+            ERRORS.unprocessable('The voice provider rejected the sample during review', {
               info: 'use a clean recording of 10–20 s of continuous speech by one speaker',
             }),
           );
         }
         if (Date.now() > deadline) {
           throw new PermanentFailure(
-            new AppError(503, 'The voice provider did not finish preparing the voice in time', {
+            ERRORS.unavailable('The voice provider did not finish preparing the voice in time', {
               info: `still deploying after ${deps.settings.readyTimeoutSec} s; try again later`,
             }),
           );
         }
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, deps.settings.pollMaxMs ?? 5000);
+        delay = Math.min(Math.ceil(delay * 1.5), deps.settings.pollMaxMs ?? 2000);
       }
 
       // 3. The audition clip, stored as a private file of the creator.
@@ -210,7 +227,7 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
         // The provider lost a voice it had just accepted: its fault, not the user's request.
         await fail(
           voiceId,
-          new AppError(502, 'The voice provider lost the voice while creating it', {
+          ERRORS.badGateway('The voice provider lost the voice while creating it', {
             info: 'try creating the voice again',
           }),
           log,
@@ -236,53 +253,11 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
 
 function providerFailureOrStorage(err: unknown): AppError {
   if (err instanceof ProviderError || err instanceof AppError) return providerFailure(err);
-  return new AppError(503, 'The voice could not be stored', {
+  return ERRORS.unavailable('The voice could not be stored', {
     info: 'a storage error occurred; try again later',
   });
 }
 
-/** Deletes every provider voice under a failed voice's prefix; retried until it succeeds. */
-export function purgeProviderPrefixJob(deps: {
-  provider: VoiceProvider;
-}): JobDefinition<'purge_provider_prefix'> {
-  return {
-    maxAttempts: MAX_ATTEMPTS.purge_provider_prefix,
-    run: async ({ provider, prefix }, ctx) => {
-      if (provider !== deps.provider.name) {
-        ctx.log.warn(
-          { provider, prefix },
-          'prefix belongs to a provider not configured here; left alone',
-        );
-        return;
-      }
-      const leftovers = await deps.provider.listVoices({ prefix, pageSize: 100 });
-      for (const v of leftovers) await deps.provider.deleteVoice(v.id);
-      if (leftovers.length) {
-        ctx.log.info(
-          { prefix, deleted: leftovers.map((v) => v.id) },
-          'orphan provider voices deleted',
-        );
-      }
-    },
-  };
-}
-
-/** Deletes a provider voice nobody references any more; retried until it succeeds. */
-export function deleteProviderVoiceJob(deps: {
-  provider: VoiceProvider;
-}): JobDefinition<'delete_provider_voice'> {
-  return {
-    maxAttempts: MAX_ATTEMPTS.delete_provider_voice,
-    run: async ({ provider, providerVoiceId }, ctx) => {
-      if (provider !== deps.provider.name) {
-        ctx.log.warn(
-          { provider, call_name: providerVoiceId },
-          'voice belongs to a provider not configured here; left alone',
-        );
-        return;
-      }
-      await deps.provider.deleteVoice(providerVoiceId);
-      ctx.log.info({ call_name: providerVoiceId }, 'provider voice deleted');
-    },
-  };
-}
+export { allProviderVoices } from './provider-voices.js';
+export { purgeProviderPrefixJob } from './purge-provider-prefix.job.js';
+export { deleteProviderVoiceJob } from './delete-provider-voice.job.js';

@@ -28,6 +28,8 @@ export function createProvider(
         baseUrl: ds.baseUrl,
         wsUrl: ds.wsUrl,
         defaultTargetModel: ds.targetModel,
+        createTimeoutMs: ds.createTimeoutSec * 1000,
+        createSettleMs: ds.createSettleSec * 1000,
         logger: log.child({ component: 'dashscope' }),
       });
     }

@@ -2,6 +2,7 @@ import type {
   CreateVoiceInput,
   ListVoicesOptions,
   ProviderVoice,
+  SampleRequirements,
   SynthesizeInput,
   VoiceProvider,
 } from './provider.js';
@@ -25,6 +26,9 @@ export class InstrumentedProvider implements VoiceProvider {
   }
   get defaultTargetModel(): string {
     return this.inner.defaultTargetModel;
+  }
+  sampleRequirements(targetModel: string): SampleRequirements {
+    return this.inner.sampleRequirements(targetModel);
   }
 
   private async timed<T>(op: ProviderOperation, fn: () => Promise<T>): Promise<T> {

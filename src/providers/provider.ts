@@ -66,11 +66,90 @@ export interface SynthesizeInput {
   signal?: AbortSignal;
 }
 
+/** Containers Timbre accepts for samples (its own canonical extensions). */
+export type SampleContainer = 'wav' | 'mp3' | 'm4a' | 'ogg' | 'aac' | 'flac';
+
+/** Quality verdicts (see audio/quality.ts); repeated here so the port imports nothing. */
+export type SampleVerdict =
+  | 'good'
+  | 'too_short'
+  | 'too_long'
+  | 'silent'
+  | 'noisy'
+  | 'clipped'
+  | 'too_quiet'
+  | 'not_speech'
+  | 'corrupt'
+  | 'wrong_type';
+
+/**
+ * What a provider takes as reference audio for one target model. Timbre
+ * hands the provider the upload itself when it fits, else a rendition it
+ * transcodes to `rendition` (stored beside the sample, served through the
+ * same signed link).
+ */
+export interface SampleRequirements {
+  /** Containers taken as they are. */
+  containers: readonly SampleContainer[];
+  /** For WAV: accepted PCM widths in bits (e.g. `[16]`). */
+  wavBitDepths: readonly number[];
+  /** Hz, inclusive. */
+  minSampleRateHz: number;
+  maxSampleRateHz: number;
+  /** Seconds of audio, inclusive. */
+  minDurationSec: number;
+  maxDurationSec: number;
+  /** Largest file taken, in bytes. */
+  maxBytes: number;
+  /** What to transcode to when the upload does not fit: 16-bit mono WAV at `sampleRate` Hz. */
+  rendition: { container: 'wav'; sampleRate: number };
+  /**
+   * Quality verdicts this provider makes a voice from. A sample judged
+   * anything else is refused before any provider call; one judged usable
+   * must never fail creation for a sample reason.
+   */
+  usableVerdicts: readonly SampleVerdict[];
+}
+
+/** Every container Timbre accepts as an upload. */
+export const ALL_SAMPLE_CONTAINERS: readonly SampleContainer[] = [
+  'wav',
+  'mp3',
+  'm4a',
+  'ogg',
+  'aac',
+  'flac',
+];
+
+/**
+ * Requirements of a provider that decodes anything Timbre accepts in-process
+ * and makes a voice only from a sample judged one of `usableVerdicts`.
+ */
+export function inProcessRequirements(
+  usableVerdicts: readonly SampleVerdict[],
+  limits: { maxBytes: number; maxDurationSec?: number; minDurationSec?: number },
+): SampleRequirements {
+  return {
+    containers: ALL_SAMPLE_CONTAINERS,
+    wavBitDepths: [8, 16, 24, 32],
+    minSampleRateHz: 8000,
+    maxSampleRateHz: 192_000,
+    minDurationSec: limits.minDurationSec ?? 0,
+    maxDurationSec: limits.maxDurationSec ?? 3600,
+    maxBytes: limits.maxBytes,
+    rendition: { container: 'wav', sampleRate: 24_000 },
+    usableVerdicts,
+  };
+}
+
 export interface VoiceProvider {
   /** Stored on the voice row (`provider` column). */
   readonly name: string;
   /** The model used when the caller names none. */
   readonly defaultTargetModel: string;
+
+  /** What this provider accepts as a sample for `targetModel`. */
+  sampleRequirements(targetModel: string): SampleRequirements;
 
   /**
    * Enrols a voice. NOT idempotent at the provider: implementations must not

@@ -49,6 +49,7 @@ export class FileRepository {
     const base = this.db
       .selectFrom('files')
       .innerJoin('users', 'users.id', 'files.owner_id')
+      .where('files.origin', '!=', 'rendition')
       .where((eb) =>
         opts.onlyMine
           ? eb('files.owner_id', '=', opts.viewerId)
@@ -66,6 +67,25 @@ export class FileRepository {
       base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.n) };
+  }
+
+  /** The rendition `variant` made from `fileId`. */
+  findDerived(fileId: string, variant: string): Promise<FileRow | undefined> {
+    return this.db
+      .selectFrom('files')
+      .selectAll()
+      .where('derived_from', '=', fileId)
+      .where('variant', '=', variant)
+      .executeTakeFirst();
+  }
+
+  /** Every rendition made from `fileId`. */
+  derivedOf(fileId: string): Promise<Pick<FileRow, 'id' | 'storage_key'>[]> {
+    return this.db
+      .selectFrom('files')
+      .select(['id', 'storage_key'])
+      .where('derived_from', '=', fileId)
+      .execute();
   }
 
   /**

@@ -44,8 +44,15 @@ export interface FilesTable {
   audio_codec: string | null;
   audio_sample_rate: number | null;
   audio_channels: number | null;
-  /** `upload` (a person's file) or `audition` (a clip Timbre generated). */
-  origin: 'upload' | 'audition';
+  /**
+   * `upload` (a person's file), `audition` (a clip Timbre generated) or
+   * `rendition` (a sample transcoded for a provider; never listed).
+   */
+  origin: 'upload' | 'audition' | 'rendition';
+  /** For a rendition: the sample it was made from (deleted with it). */
+  derived_from?: string | null;
+  /** For a rendition: what it is, e.g. `wav-s16-mono-24000:<sample sha256>`. */
+  variant?: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -149,6 +149,8 @@ export class FileService {
     audio?: { duration: number; codec: string; sampleRate: number; channels: number };
     /** Deterministic id, so a retried job finds what it stored before. */
     id?: string;
+    /** A rendition of a sample: deleted with it, never listed. */
+    derivedFrom?: { fileId: string; variant: string };
   }): Promise<FileRow> {
     const type = typeByName(input.ext);
     if (!type) throw new Error(`cannot store generated .${input.ext}`);
@@ -171,7 +173,10 @@ export class FileService {
       audio_codec: input.audio?.codec ?? null,
       audio_sample_rate: input.audio?.sampleRate ?? null,
       audio_channels: input.audio?.channels ?? null,
-      origin: 'audition',
+      origin: input.derivedFrom ? 'rendition' : 'audition',
+      ...(input.derivedFrom
+        ? { derived_from: input.derivedFrom.fileId, variant: input.derivedFrom.variant }
+        : {}),
       created_at: nowIso,
       updated_at: nowIso,
     };
@@ -351,6 +356,7 @@ export class FileService {
       }
       staged = undefined;
       await this.discard(file.storage_key);
+      await this.deleteDerived(id);
       return toView({ ...file, ...patch });
     } catch (err) {
       if (staged) await this.discard(staged.key);
@@ -380,6 +386,7 @@ export class FileService {
     await this.withdraw?.(file, 'deleted');
     await this.files.delete(file.id);
     await this.discard(file.storage_key);
+    await this.deleteDerived(file.id);
   }
 
   /** Deletes every file of a leaving user (her own voices are gone already). */
@@ -388,6 +395,20 @@ export class FileService {
       await this.withdraw?.(file, 'deleted');
       await this.files.delete(file.id);
       await this.discard(file.storage_key);
+      await this.deleteDerived(file.id);
+    }
+  }
+
+  /** The stored rendition `variant` of `fileId`, if made before. */
+  findRendition(fileId: string, variant: string): Promise<FileRow | undefined> {
+    return this.files.findDerived(fileId, variant);
+  }
+
+  /** Deletes every rendition made from `fileId` (rows, then blobs). Idempotent. */
+  async deleteDerived(fileId: string): Promise<void> {
+    for (const r of await this.files.derivedOf(fileId)) {
+      await this.files.delete(r.id);
+      await this.discard(r.storage_key);
     }
   }
 
@@ -397,6 +418,7 @@ export class FileService {
     if (!file) return;
     await this.files.delete(file.id);
     await this.discard(file.storage_key);
+    await this.deleteDerived(file.id);
   }
 
   /**

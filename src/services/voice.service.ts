@@ -31,30 +31,27 @@ import {
   isUuid,
 } from './access.js';
 import type { ConditionalRequest, DownloadDescriptor, FileService } from './file.service.js';
-import { providerFailure } from './provider-errors.js';
 import type { UsageLimits } from './usage-limits.js';
 import { voiceView } from './voice-views.js';
 import type { SpeechService } from './speech.service.js';
+import { sampleVerdict } from './sample-verdict.js';
+import { voiceEvents } from '../jobs/voice-events.js';
 
 const GENDERS = ['male', 'female', 'other'] as const;
 type Gender = (typeof GENDERS)[number];
 const REQUIRED = ['audio_file_id', 'voice_name', 'voice_gender', 'voice_description'] as const;
 
-/**
- * Verdicts that stop a creation before any provider call. `noisy` means the
- * voice is under 12 dB above the noise floor (white noise scores 1 dB): no
- * provider makes a usable voice from that, and the advice says how to fix it.
- */
-const REJECTED_VERDICTS = new Set([
-  'too_short',
-  'noisy',
-  'too_long',
-  'silent',
-  'too_quiet',
-  'not_speech',
-  'corrupt',
-  'wrong_type',
-]);
+/** How often a waiting request re-reads its voice when no in-process event comes (ms). */
+const WAIT_FALLBACK_MS = 1000;
+
+/** `assess_sample`'s answer: the quality report and the verdict for one provider and model. */
+export type SampleAssessment = QualityReport & {
+  usable: boolean;
+  /** Why the sample is not usable (absent when it is). */
+  reason?: string;
+  provider: string;
+  target_model: string;
+};
 
 export interface VoiceSettings {
   createWaitSec: number;
@@ -175,7 +172,8 @@ export class VoiceService {
         info: 'send "consent": true to attest that the speaker agreed to having their voice cloned',
       });
     }
-    const quality = await this.assess(sample);
+    const targetModel = this.provider.defaultTargetModel;
+    const quality = await this.assess(sample, targetModel);
     const voiceId = uuidv7();
     const nowIso = this.now().toISOString();
     const row: VoiceRow = {
@@ -188,7 +186,7 @@ export class VoiceService {
       audition_file_id: null,
       call_name: null,
       provider: this.provider.name,
-      target_model: this.provider.defaultTargetModel,
+      target_model: targetModel,
       status: 'pending',
       error_info: null,
       error_status: null,
@@ -252,7 +250,6 @@ export class VoiceService {
   /** Waits (bounded) for a creation to end; failed creations become their error. */
   async waitFor(voiceId: string, userId: string, maxMs: number): Promise<CreateOutcome> {
     const deadline = Date.now() + maxMs;
-    let delay = 50;
     for (;;) {
       const v = await this.mustFind(voiceId);
       if (v.status === 'ready') return { kind: 'ready', voice: voiceView(v, userId) };
@@ -263,28 +260,37 @@ export class VoiceService {
         });
       }
       if (Date.now() >= deadline) return { kind: 'accepted', voice: voiceView(v, userId) };
-      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
-      delay = Math.min(delay * 1.5, 500);
+      // Woken by the job's finish in this process; a job in another process
+      // is seen by the fallback re-read.
+      await voiceEvents.waitFor(voiceId, Math.min(WAIT_FALLBACK_MS, deadline - Date.now()));
     }
   }
 
-  /** The assessment of a sample the caller may use (own or public audio). */
-  async assessSample(
-    userId: string,
-    fileId: string | null | undefined,
-  ): Promise<QualityReport & { usable: boolean }> {
+  /**
+   * The assessment of a sample the caller may use (own or public audio),
+   * judged for the configured provider and its default model: the same
+   * verdict creation applies.
+   */
+  async assessSample(userId: string, fileId: string | null | undefined): Promise<SampleAssessment> {
     if (typeof fileId !== 'string' || !fileId.trim())
       throw ERRORS.badRequest('Missing fields: audio_file_id');
     const sample = await this.sample(userId, fileId.trim());
     const slot = await this.limits.enter('assess', userId);
     try {
       const report = await this.qualityOf(sample);
-      return { ...report, usable: !REJECTED_VERDICTS.has(report.verdict) };
+      const targetModel = this.provider.defaultTargetModel;
+      const verdict = sampleVerdict(report, this.provider.sampleRequirements(targetModel));
+      return {
+        ...report,
+        usable: verdict.usable,
+        ...(verdict.reason && !verdict.usable ? { reason: verdict.reason } : {}),
+        provider: this.provider.name,
+        target_model: targetModel,
+      };
     } finally {
       await slot.release();
     }
   }
-
   /** A file the caller may clone from (access.ts decides). */
   private async sample(userId: string, fileId: string) {
     return assertUsableSample(userId, await this.files.findById(fileId), fileId);
@@ -312,12 +318,20 @@ export class VoiceService {
     return metrics ? { verdict, score, metrics, advice } : { verdict, score, advice };
   }
 
-  private async assess(sample: { storage_key: string; ext: string }): Promise<QualityReport> {
+  private async assess(
+    sample: { storage_key: string; ext: string; sha256: string },
+    targetModel: string,
+  ): Promise<QualityReport> {
     const report = await this.qualityOf(sample);
-    if (REJECTED_VERDICTS.has(report.verdict)) {
+    const verdict = sampleVerdict(report, this.provider.sampleRequirements(targetModel));
+    if (!verdict.usable) {
       throw ERRORS.unprocessable('The audio sample is not usable for cloning', {
-        info: report.advice.join(' ') || `sample judged ${report.verdict}`,
-        extra: { quality: report },
+        info: verdict.reason ?? `sample judged ${report.verdict}`,
+        extra: {
+          quality: report,
+          provider: this.provider.name,
+          target_model: targetModel,
+        },
       });
     }
     return report;

@@ -1,7 +1,9 @@
 import { encodeMp3, encodePcm16, encodeWav } from '../../src/audio/encode.js';
 import {
+  inProcessRequirements,
   ProviderError,
   type CreateVoiceInput,
+  type SampleRequirements,
   type ProviderErrorKind,
   type ProviderVoice,
   type SynthesizeInput,
@@ -56,6 +58,13 @@ function tone(sampleRate: number): Float32Array {
 export class FakeProvider implements VoiceProvider {
   readonly name = 'fake';
   readonly defaultTargetModel = 'fake-model-v1';
+  /** Takes every container; refuses what the quality check rejects outright. */
+  requirements: SampleRequirements = inProcessRequirements(['good', 'clipped'], {
+    maxBytes: 50 * 1024 * 1024,
+  });
+  sampleRequirements(): SampleRequirements {
+    return this.requirements;
+  }
 
   /** Voices that exist at the "provider" now, by id. */
   readonly voices = new Map<string, FakeVoice>();

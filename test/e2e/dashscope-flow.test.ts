@@ -78,7 +78,9 @@ beforeAll(async () => {
         wsUrl: emu.wsUrl,
         defaultTargetModel: 'cosyvoice-v2',
         requestTimeoutMs: 1500,
-        createSettleMs: 1500,
+        createTimeoutMs: 1500,
+        createSettleMs: 4000,
+        createSettlePollMs: 200,
         retries: 2,
         minRetryDelayMs: 50,
         maxRetryDelayMs: 200,
@@ -217,14 +219,19 @@ describe('voice creation against the DashScope emulator', () => {
     ).toBeUndefined();
   });
 
-  it('a sample the provider refuses (8 kHz) fails the voice with 422 and leaves nothing behind', async () => {
+  it('an 8 kHz sample the provider would refuse is sent as a 24 kHz rendition and the voice becomes ready', async () => {
     const { user, fileId } = await userWithSample(main, speech8kWav(), 'jfk-8k.wav');
     const res = await createVoice(main, user, fileId);
-    expect(res.status, JSON.stringify(res.body)).toBe(422);
-    expect(res.body).toMatchObject({ code: 422, message: 'create voice fail', status: 'failed' });
-    expect(res.body.error_info).toMatch(/16\s?kHz|sample rate|16000/i);
-    expect(emu.stats().http.byAction.create_voice).toBe(1);
-    await expectCleanFailure(main, user, fileId, res.body.voice_id);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.voice.status).toBe('ready');
+    const [remote] = emu.voices();
+    const rendition = await main.db.db
+      .selectFrom('files')
+      .selectAll()
+      .where('derived_from', '=', fileId)
+      .executeTakeFirstOrThrow();
+    expect(rendition.audio_sample_rate).toBe(24000);
+    expect(remote!.resource_link).toContain(`/api/temfile/download/${rendition.id}?`);
   });
 
   it('a clone rejected with Audio.AudioShortError is a 422 with a reason', async () => {

@@ -3,9 +3,13 @@ import { BoolLike, pageLike } from './lenient.js';
 
 /** Request and response schemas of `/api/file/*`; the service's view types derive from them. */
 
-const Origin = Type.Union([Type.Literal('upload'), Type.Literal('audition')], {
-  description: "'upload', or 'audition' for a clip generated for a voice",
-});
+const Origin = Type.Union(
+  [Type.Literal('upload'), Type.Literal('audition'), Type.Literal('rendition')],
+  {
+    description:
+      "'upload', 'audition' for a clip generated for a voice, or 'rendition' for a provider-ready copy of a sample (never listed)",
+  },
+);
 
 const AudioInfo = Type.Union([
   Type.Object({

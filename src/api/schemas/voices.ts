@@ -91,6 +91,11 @@ export const Quality = Type.Object({
   verdict: Type.String(),
   score: Type.Number(),
   usable: Type.Boolean(),
+  /** Why the sample is not usable for this provider and model. */
+  reason: Type.Optional(Type.String()),
+  /** Which provider and model the verdict is for (assess_sample). */
+  provider: Type.Optional(Type.String()),
+  target_model: Type.Optional(Type.String()),
   advice: Type.Array(Type.String()),
   metrics: Type.Optional(Type.Unknown()),
 });

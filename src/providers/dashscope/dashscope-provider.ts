@@ -10,6 +10,7 @@ import {
   type ListVoicesOptions,
   type ProviderVoice,
   type ProviderVoiceStatus,
+  type SampleRequirements,
   type SynthesizeInput,
   type VoiceProvider,
 } from '../provider.js';
@@ -32,6 +33,17 @@ import type {
 import { SocketPool, type SocketPoolStats } from './ws-pool.js';
 
 const PREFIX_RE = /^[a-z0-9]{1,10}$/;
+/** Sent as `user-agent` (the SDKs send their own name and version). */
+export const DEFAULT_USER_AGENT = 'timbre/1 (dashscope-client; node)';
+
+/**
+ * Voice-design voices (`{model}-vd-{prefix}-…`) share `list_voice` with
+ * clones but were never enrolled from a sample: never adopted, never
+ * deleted as a leftover of ours.
+ */
+export function isVoiceDesignId(voiceId: string): boolean {
+  return /-vd-/.test(voiceId);
+}
 const SAMPLE_RATES = new Set([8000, 16000, 22050, 24000, 44100, 48000]);
 const FORMATS = new Set(['mp3', 'wav', 'pcm']);
 /** Stop walking `list_voice` pages after this many, whatever happens. */
@@ -109,14 +121,39 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Reference audio CosyVoice takes (DashScope docs): 16-bit WAV, MP3 or M4A,
+ * at least 16 kHz (one error page says 24 kHz, so renditions use 24 kHz),
+ * at most 10 MB and 60 s. Clipping is not among its refusals.
+ */
+export const DASHSCOPE_SAMPLE_REQUIREMENTS: SampleRequirements = {
+  containers: ['wav', 'mp3', 'm4a'],
+  wavBitDepths: [16],
+  minSampleRateHz: 16_000,
+  maxSampleRateHz: 48_000,
+  minDurationSec: 5,
+  maxDurationSec: 60,
+  maxBytes: 10 * 1024 * 1024,
+  rendition: { container: 'wav', sampleRate: 24_000 },
+  usableVerdicts: ['good', 'clipped'],
+};
+
 export class DashScopeVoiceProvider implements VoiceProvider {
   readonly name = 'dashscope';
   readonly defaultTargetModel: string;
+
+  /** The same for every CosyVoice model (the docs give one list). */
+  sampleRequirements(): SampleRequirements {
+    return DASHSCOPE_SAMPLE_REQUIREMENTS;
+  }
 
   private readonly apiKey: string;
   private readonly endpoint: string;
   private readonly workspace: string | undefined;
   private readonly requestTimeoutMs: number;
+  private readonly createTimeoutMs: number;
+  private readonly createSettlePollMs: number;
+  private readonly userAgent: string;
   private readonly taskStartTimeoutMs: number;
   private readonly synthesisTimeoutMs: number;
   private readonly stallTimeoutMs: number;
@@ -151,6 +188,9 @@ export class DashScopeVoiceProvider implements VoiceProvider {
     this.workspace = opts.workspace;
     this.defaultTargetModel = opts.defaultTargetModel ?? 'cosyvoice-v2';
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
+    this.createTimeoutMs = opts.createTimeoutMs ?? 120_000;
+    this.createSettlePollMs = opts.createSettlePollMs ?? 5_000;
+    this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.taskStartTimeoutMs = opts.taskStartTimeoutMs ?? 10_000;
     this.synthesisTimeoutMs = opts.synthesisTimeoutMs ?? 600_000;
     this.stallTimeoutMs = opts.synthesisStallTimeoutMs ?? 30_000;
@@ -158,8 +198,8 @@ export class DashScopeVoiceProvider implements VoiceProvider {
     this.minRetryDelayMs = opts.minRetryDelayMs ?? 500;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 8_000;
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
-    this.listPageSize = opts.listPageSize ?? 100;
-    this.createSettleMs = opts.createSettleMs ?? 5_000;
+    this.listPageSize = opts.listPageSize ?? 10;
+    this.createSettleMs = opts.createSettleMs ?? 180_000;
     this.highWaterBytes = opts.streamHighWaterBytes ?? 4 * 1024 * 1024;
     this.logger = opts.logger;
     this.onCall = opts.onCall;
@@ -167,6 +207,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
     this.pool = new SocketPool({
       url: opts.wsUrl ?? 'wss://dashscope.aliyuncs.com/api-ws/v1/inference',
       apiKey: opts.apiKey,
+      userAgent: opts.userAgent ?? DEFAULT_USER_AGENT,
       ...(opts.workspace !== undefined && { workspace: opts.workspace }),
       connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
       maxSockets: opts.maxSockets ?? 4,
@@ -204,12 +245,14 @@ export class DashScopeVoiceProvider implements VoiceProvider {
 
   /** One page of voices (0-based), filtered by prefix at DashScope. */
   async listVoices(opts: ListVoicesOptions): Promise<ProviderVoice[]> {
-    return this.instrument('list', () =>
+    const page = await this.instrument('list', () =>
       this.withRetry(
         () => this.listPage(opts.prefix, opts.pageIndex ?? 0, opts.pageSize ?? 10, opts.signal),
         opts.signal,
       ),
     );
+    // Clones only: voice-design voices are not ours to adopt or delete.
+    return page.filter((v) => !isVoiceDesignId(v.id));
   }
 
   /** Idempotent: an unknown voice resolves. */
@@ -261,6 +304,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
           'create_voice',
           { target_model: targetModel, prefix, url: sampleUrl },
           signal,
+          this.createTimeoutMs,
         );
         const id = str(output.voice_id);
         if (id === undefined) {
@@ -285,12 +329,18 @@ export class DashScopeVoiceProvider implements VoiceProvider {
         );
         let found: Reconciliation;
         try {
-          // A timed-out request may still be running server-side: give it
-          // time to land before deciding that nothing was created.
-          if (mayStillRun.has(err) && this.createSettleMs > 0) {
-            await sleep(this.createSettleMs, signal);
+          // A timed-out request may still be running server-side: keep
+          // looking for its voice until it must have landed, and only then
+          // decide that nothing was created (a new create before that could
+          // enrol the same sample twice).
+          const settleUntil =
+            mayStillRun.has(err) && this.createSettleMs > 0 ? Date.now() + this.createSettleMs : 0;
+          for (;;) {
+            found = await this.reconcile(prefix, sampleUrl, baseline, signal);
+            const left = settleUntil - Date.now();
+            if (found.kind !== 'none' || left <= 0) break;
+            await sleep(Math.min(this.createSettlePollMs, left), signal);
           }
-          found = await this.reconcile(prefix, sampleUrl, baseline, signal);
         } catch (checkErr) {
           if (signal?.aborted === true) throw checkErr;
           this.unresolved.set(key, baseline);
@@ -522,7 +572,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
       }
       if (voices.length === 0 || added === 0) break;
     }
-    return [...seen.values()];
+    return [...seen.values()].filter((v) => !isVoiceDesignId(v.id));
   }
 
   private async deleteQuiet(voiceId: string, signal?: AbortSignal): Promise<void> {
@@ -543,12 +593,14 @@ export class DashScopeVoiceProvider implements VoiceProvider {
     action: EnrollmentAction,
     fields: Record<string, unknown>,
     signal?: AbortSignal,
+    timeoutMs = this.requestTimeoutMs,
   ): Promise<Output> {
-    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
     const headers: Record<string, string> = {
       Authorization: `Bearer ${this.apiKey}`,
       'Content-Type': 'application/json',
+      'user-agent': this.userAgent,
     };
     if (this.workspace !== undefined) headers['X-DashScope-WorkSpace'] = this.workspace;
     let status: number;
@@ -567,10 +619,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
     } catch (err) {
       if (signal?.aborted === true) throw signal.reason;
       if (timeout.aborted) {
-        const e = unavailable(
-          `DashScope did not answer ${action} within ${this.requestTimeoutMs} ms.`,
-          err,
-        );
+        const e = unavailable(`DashScope did not answer ${action} within ${timeoutMs} ms.`, err);
         mayStillRun.add(e);
         throw e;
       }

@@ -62,7 +62,9 @@ export function classifyDashScopeFailure(f: DashScopeFailure): ProviderErrorKind
   ) {
     return 'auth';
   }
-  if (code === 'Throttling.AllocationQuota') return 'quota';
+  // The same code means two things: with HTTP 400 the 1,000-voice quota is
+  // full; with 429 it is a rate limit, retried like any throttling.
+  if (code === 'Throttling.AllocationQuota' && status !== 429) return 'quota';
   if (code.startsWith('Throttling') || status === 429) return 'throttled';
   if (code === 'BadRequest.ResourceNotExist') return 'not_found';
   if (

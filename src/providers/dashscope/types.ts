@@ -29,8 +29,13 @@ export interface DashScopeProviderOptions {
   /** Default `cosyvoice-v2`. */
   defaultTargetModel?: string;
 
-  /** Per enrollment HTTP call, default 15,000 ms. */
+  /** Per enrollment HTTP call except create_voice, default 15,000 ms. */
   requestTimeoutMs?: number;
+  /**
+   * Per create_voice call, default 120,000 ms: DashScope downloads and
+   * checks the sample inside the call (the Python SDK waits up to 300 s).
+   */
+  createTimeoutMs?: number;
   /** WebSocket connect + upgrade, default 5,000 ms. */
   connectTimeoutMs?: number;
   /** run-task → task-started, default 10,000 ms. */
@@ -59,17 +64,20 @@ export interface DashScopeProviderOptions {
   socketIdleMs?: number;
   /**
    * After a create timed out (its request may still be running at DashScope),
-   * wait this long before looking for the voice it may have made, default
-   * 5,000 ms. Not applied after a 5xx answer (the server is done) or when the
-   * request never left (connection refused).
+   * keep looking for the voice it may have made for this long before any new
+   * create, default 180,000 ms (with the 120 s create timeout: the SDK's
+   * 300 s bound on a create). Not applied after a 5xx answer (the server is
+   * done) or when the request never left (connection refused).
    */
   createSettleMs?: number;
+  /** How often to look during `createSettleMs`, default 5,000 ms. */
+  createSettlePollMs?: number;
   /**
    * Audio queued for a slow reader before the socket is paused (TCP
    * backpressure), default 4 MiB; reading resumes below half of it.
    */
   streamHighWaterBytes?: number;
-  /** Voices per `list_voice` page when walking every page, default 100. */
+  /** Voices per `list_voice` page when walking every page, default 10 (the SDK's and the docs'). */
   listPageSize?: number;
 
   logger?: DashScopeLogger;
@@ -79,6 +87,8 @@ export interface DashScopeProviderOptions {
     outcome: DashScopeCallOutcome,
     durationMs: number,
   ) => void;
+  /** `user-agent` on HTTP calls and the WebSocket upgrade, default `timbre/<version> (dashscope-client)`. */
+  userAgent?: string;
   /** Injectable for tests; defaults to the global `fetch`. */
   fetch?: typeof fetch;
 }

@@ -35,6 +35,8 @@ export interface PooledSocket {
 export interface SocketPoolOptions {
   url: string;
   apiKey: string;
+  /** Sent as `user-agent` on the upgrade. */
+  userAgent?: string;
   workspace?: string;
   connectTimeoutMs: number;
   maxSockets: number;
@@ -216,7 +218,9 @@ export class SocketPool {
   }
 
   private connect(signal?: AbortSignal): Promise<PooledSocket> {
-    const headers: Record<string, string> = { Authorization: `bearer ${this.opts.apiKey}` };
+    // `Bearer` as the SDK sends it (the docs' samples write `bearer`).
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.opts.apiKey}` };
+    if (this.opts.userAgent !== undefined) headers['user-agent'] = this.opts.userAgent;
     if (this.opts.workspace !== undefined) headers['X-DashScope-WorkSpace'] = this.opts.workspace;
     const ws = new WebSocket(this.opts.url, {
       headers,

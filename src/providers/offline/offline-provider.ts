@@ -7,8 +7,10 @@ import { AppError } from '../../errors.js';
 import type { AudioWork } from '../../workers/audio-work.js';
 import { CpuTaskError, type CpuPool } from '../../workers/cpu-pool.js';
 import {
+  inProcessRequirements,
   ProviderError,
   type CreateVoiceInput,
+  type SampleRequirements,
   type ListVoicesOptions,
   type ProviderVoice,
   type SynthesizeInput,
@@ -93,6 +95,11 @@ export class OfflineVoiceProvider implements VoiceProvider {
     this.audio = options.audio;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 15_000;
     this.maxSampleBytes = options.maxSampleBytes ?? 20 * 1024 * 1024;
+  }
+
+  /** Decodes everything in-process; makes a voice only from a sample judged good. */
+  sampleRequirements(): SampleRequirements {
+    return inProcessRequirements(['good'], { maxBytes: this.maxSampleBytes });
   }
 
   async createVoice(input: CreateVoiceInput): Promise<ProviderVoice> {

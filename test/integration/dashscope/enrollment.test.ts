@@ -33,6 +33,7 @@ function provider(extra: Partial<DashScopeProviderOptions> = {}): DashScopeVoice
     baseUrl: emu.httpBaseUrl,
     wsUrl: emu.wsUrl,
     requestTimeoutMs: 5000,
+    createTimeoutMs: 5000,
     retries: 3,
     minRetryDelayMs: 5,
     maxRetryDelayMs: 20,
@@ -273,6 +274,29 @@ describe('DashScope account errors against the emulator', () => {
     expect(emu.stats().http.byAction.create_voice).toBe(2);
   });
 
+  it('retries a 429 Throttling.AllocationQuota as a rate limit, and reads the 400 one as the quota', async () => {
+    const p = provider();
+    emu.injectFault({
+      target: 'http',
+      kind: 'status',
+      status: 429,
+      code: 'Throttling.AllocationQuota',
+      action: 'create_voice',
+      times: 2,
+    });
+    const voice = await create(p);
+    expect(emu.stats().http.byAction.create_voice).toBe(3);
+    expect(emu.voices().map((v) => v.voice_id)).toEqual([voice.id]);
+    emu.injectFault({
+      target: 'http',
+      kind: 'status',
+      status: 400,
+      code: 'Throttling.AllocationQuota',
+      action: 'create_voice',
+    });
+    expect((await failure(create(p))).kind).toBe('quota');
+  });
+
   it('reports access denied and arrears as auth', async () => {
     const p = provider();
     emu.injectFault({
@@ -362,7 +386,7 @@ describe('DashScope create with an unknown outcome, against the emulator', () =>
   }
 
   it('adopts the voice when the emulator created it but the answer never came (timeout)', async () => {
-    const p = viaProxy({ requestTimeoutMs: 1500 });
+    const p = viaProxy({ requestTimeoutMs: 1500, createTimeoutMs: 1500 });
     proxy.loseCreates('hang');
     const voice = await create(p);
     expect(proxy.lost()).toBe(1);
@@ -382,7 +406,7 @@ describe('DashScope create with an unknown outcome, against the emulator', () =>
 
   it('adopts a voice that lands after the timeout, by waiting before it looks', async () => {
     // The emulator answers late: it only starts creating after our timeout.
-    const p = provider({ requestTimeoutMs: 200, createSettleMs: 1000 });
+    const p = provider({ createTimeoutMs: 200, createSettleMs: 1000, createSettlePollMs: 100 });
     emu.injectFault({ target: 'http', kind: 'latency', ms: 400, action: 'create_voice' });
     const voice = await create(p);
     expect(emu.stats().http.byAction.create_voice).toBe(1);
@@ -391,10 +415,30 @@ describe('DashScope create with an unknown outcome, against the emulator', () =>
   });
 
   it('retries when a hung create made nothing, and ends with exactly one voice', async () => {
-    const p = provider({ requestTimeoutMs: 200, createSettleMs: 50 });
+    const p = provider({ createTimeoutMs: 200, createSettleMs: 50 });
     emu.injectFault({ target: 'http', kind: 'hang', action: 'create_voice' });
     const voice = await create(p);
     expect(emu.stats().http.byAction.create_voice).toBe(2);
+    expect(emu.voices().map((v) => v.voice_id)).toEqual([voice.id]);
+  });
+
+  it('waits for a create slower than the old 15 s request timeout: one call, one voice', async () => {
+    // Scaled down: other calls time out after 200 ms, a create after 3 s.
+    const p = provider({ requestTimeoutMs: 200, createTimeoutMs: 3000 });
+    emu.injectFault({ target: 'http', kind: 'latency', ms: 800, action: 'create_voice' });
+    const voice = await create(p);
+    expect(emu.stats().http.byAction.create_voice).toBe(1);
+    expect(emu.voices().map((v) => v.voice_id)).toEqual([voice.id]);
+  });
+
+  it('after a create timeout, keeps looking until the create must have landed: never a second voice', async () => {
+    // The voice appears 1.5 s after a create that timed out at 200 ms; a
+    // single look (the old behaviour) would miss it and enrol again.
+    const p = provider({ createTimeoutMs: 200, createSettleMs: 4000, createSettlePollMs: 100 });
+    emu.injectFault({ target: 'http', kind: 'latency', ms: 1500, action: 'create_voice' });
+    const voice = await create(p);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(emu.stats().http.byAction.create_voice).toBe(1);
     expect(emu.voices().map((v) => v.voice_id)).toEqual([voice.id]);
   });
 
@@ -407,7 +451,7 @@ describe('DashScope create with an unknown outcome, against the emulator', () =>
   });
 
   it('leaves voices of other samples with the same prefix alone', async () => {
-    const p = viaProxy({ requestTimeoutMs: 1500 });
+    const p = viaProxy({ requestTimeoutMs: 1500, createTimeoutMs: 1500 });
     const other = await create(provider(), 'speech/spk01_m_en_librivox_16k_mono.wav');
     proxy.loseCreates('reset');
     const voice = await create(p);

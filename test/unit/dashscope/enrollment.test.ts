@@ -18,6 +18,8 @@ function provider(
     baseUrl: 'http://dashscope.test/api/v1',
     fetch: fake.fetch,
     requestTimeoutMs: 100,
+    createTimeoutMs: 100,
+    createSettlePollMs: 20,
     retries: 3,
     minRetryDelayMs: 1,
     maxRetryDelayMs: 5,
@@ -142,11 +144,13 @@ describe('DashScope createVoice: never a blind retry', () => {
     const fake = new FakeEnrollment();
     fake.delayMs = 150; // attempt 1's voice appears only after we looked and retried
     fake.createScript.push('create-later-then-hang', 'create-then-hang');
-    const voice = await provider(fake, { requestTimeoutMs: 100 }).createVoice({
-      sampleUrl: URL_A,
-      targetModel: 'cosyvoice-v2',
-      prefix: 'abc',
-    });
+    const voice = await provider(fake, { requestTimeoutMs: 100, createTimeoutMs: 100 }).createVoice(
+      {
+        sampleUrl: URL_A,
+        targetModel: 'cosyvoice-v2',
+        prefix: 'abc',
+      },
+    );
     expect(fake.count('create_voice')).toBe(2);
     expect(fake.count('delete_voice')).toBe(1);
     expect(fake.voices.map((v) => v.voice_id)).toEqual([voice.id]);
@@ -156,7 +160,7 @@ describe('DashScope createVoice: never a blind retry', () => {
     const fake = new FakeEnrollment();
     fake.delayMs = 150; // the server finishes the create after our 100 ms timeout
     fake.createScript.push('create-later-then-hang');
-    const voice = await provider(fake, { requestTimeoutMs: 100, createSettleMs: 150 }).createVoice({
+    const voice = await provider(fake, { createTimeoutMs: 100, createSettleMs: 150 }).createVoice({
       sampleUrl: URL_A,
       targetModel: 'cosyvoice-v2',
       prefix: 'abc',

@@ -21,6 +21,7 @@ describe('DashScope provider logging', () => {
       fetch: fake.fetch,
       logger,
       requestTimeoutMs: 50,
+      createTimeoutMs: 50,
       createSettleMs: 0,
       minRetryDelayMs: 1,
       maxRetryDelayMs: 2,
