@@ -28,6 +28,7 @@ import { TokenService } from './services/token.service.js';
 import { VoiceService } from './services/voice.service.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { DiskBlobStore } from './storage/disk.js';
+import { S3BlobStore } from './storage/s3.js';
 import { UrlSigner } from './storage/signed-url.js';
 
 /** Adapters a caller may supply (tests pass doubles); everything else comes from config. */
@@ -154,10 +155,23 @@ export async function createServices(
   );
 
   let blobs = a.blobs;
+  let s3Store: S3BlobStore | undefined;
+  if (!blobs && config.storage.backend === 's3' && config.storage.s3) {
+    s3Store = new S3BlobStore(config.storage.s3);
+    blobs = s3Store;
+  }
   if (!blobs) {
     const disk = new DiskBlobStore(config.storage.dir);
     await disk.init();
     blobs = disk;
+  }
+  if (config.storage.backend === 'disk' && !a.blobs && queue.kind === 'bullmq') {
+    // A shared queue hands jobs to any process: each must see the same blobs.
+    log.warn(
+      { storage_dir: config.storage.dir, queue: queue.kind },
+      'STORAGE IS LOCAL BUT THE QUEUE IS SHARED: every API and worker process must use the same ' +
+        'storage (one shared folder, or STORAGE_URL=s3://…), or jobs fail with missing blobs',
+    );
   }
   const signer = new UrlSigner(
     config.jwt.secret,
@@ -173,6 +187,12 @@ export async function createServices(
     {
       maxBytes: config.storage.maxBytes,
       onUpload: (outcome) => metrics.uploads.inc({ outcome }),
+      downloadMode:
+        config.storage.downloadMode === 'redirect'
+          ? { kind: 'redirect', ttlSec: config.storage.redirectTtlSec }
+          : config.storage.downloadMode === 'x-accel'
+            ? { kind: 'x-accel', prefix: config.storage.xAccelPrefix }
+            : { kind: 'stream' },
     },
     now,
   );
@@ -232,6 +252,7 @@ export async function createServices(
     close: async () => {
       await queue.close();
       await provider.close();
+      s3Store?.close();
       if (ownsRedis) {
         redis?.disconnect();
         fastRedis?.disconnect();
