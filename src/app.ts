@@ -127,6 +127,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.runWorker !== false) {
     app.addHook('onReady', async () => {
       await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
+      await services.heartbeats.start();
     });
   }
   return app;

@@ -12,6 +12,7 @@ import {
 } from './jobs/create-voice.job.js';
 import type { JobHandlers, JobQueue } from './jobs/queue.js';
 import { SqlJobQueue } from './jobs/sql-queue.js';
+import { WorkerCensus, WorkerHeartbeats } from './jobs/heartbeat.js';
 import { Metrics } from './metrics.js';
 import { createProvider } from './providers/index.js';
 import { InstrumentedProvider } from './providers/instrumented.js';
@@ -58,6 +59,10 @@ export interface Services {
   provider: VoiceProvider;
   queue: JobQueue;
   handlers: JobHandlers;
+  /** This process's worker heartbeat (started by whoever starts the worker). */
+  heartbeats: WorkerHeartbeats;
+  /** How many job workers are alive, across every process (cached for a second). */
+  workersAlive(): Promise<number>;
   /** Closes what this container opened (queue, provider sockets, Redis). */
   close(): Promise<void>;
 }
@@ -107,6 +112,8 @@ export async function createServices(
   const queueHolder: { queue?: JobQueue } = {};
   const metrics = new Metrics(() => queueHolder.queue!.stats());
   const kdb = db.db.withPlugin(metrics.dbPlugin());
+  const census = new WorkerCensus(kdb, config.jobs.heartbeatSec, now);
+  metrics.watchWorkers(() => census.alive());
 
   const queue =
     a.queue ??
@@ -210,7 +217,11 @@ export async function createServices(
     files,
     provider,
     queue,
-    { createWaitSec: config.voice.createWaitSec, auditionText: config.voice.auditionText },
+    {
+      createWaitSec: config.voice.createWaitSec,
+      auditionText: config.voice.auditionText,
+      workersAlive: () => census.alive(),
+    },
     jsonCache,
     log.child({ component: 'voices' }),
     now,
@@ -236,6 +247,14 @@ export async function createServices(
     purge_provider_prefix: purgeProviderPrefixJob({ provider }),
   };
 
+  const heartbeats = new WorkerHeartbeats(
+    kdb,
+    log.child({ component: 'heartbeat' }),
+    config.jobs.heartbeatSec,
+    queue.kind,
+    now,
+  );
+
   return {
     config,
     db,
@@ -249,8 +268,11 @@ export async function createServices(
     provider,
     queue,
     handlers,
+    heartbeats,
+    workersAlive: () => census.alive(),
     close: async () => {
       await queue.close();
+      await heartbeats.stop();
       await provider.close();
       s3Store?.close();
       if (ownsRedis) {

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   await migrateToLatest(db.db);
   const services = await createServices(config, db, log);
   await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
+  await services.heartbeats.start();
   log.info({ queue: services.queue.kind, provider: services.provider.name }, 'worker started');
   const stop = async (signal: string) => {
     log.info({ signal }, 'worker stopping');

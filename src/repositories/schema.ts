@@ -95,6 +95,16 @@ export interface JobsTable {
   updated_at: string;
 }
 
+/** One running job worker; `seen_at` is refreshed by its heartbeat. */
+export interface WorkerHeartbeatsTable {
+  id: string;
+  host: string;
+  pid: number;
+  queue: string;
+  started_at: string;
+  seen_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   captchas: CaptchasTable;
@@ -102,4 +112,5 @@ export interface Database {
   voices: VoicesTable;
   voice_shares: VoiceSharesTable;
   jobs: JobsTable;
+  worker_heartbeats: WorkerHeartbeatsTable;
 }

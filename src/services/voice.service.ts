@@ -40,6 +40,8 @@ const REJECTED_VERDICTS = new Set([
 export interface VoiceSettings {
   createWaitSec: number;
   auditionText: string;
+  /** Live job workers across all processes; a creation nobody can run is refused (503). */
+  workersAlive?: () => Promise<number>;
 }
 
 export interface CreateVoiceInput {
@@ -105,6 +107,11 @@ export class VoiceService {
     opts: { wait: boolean },
   ): Promise<CreateOutcome> {
     const fields = validateCreate(input);
+    if (this.settings.workersAlive && (await this.settings.workersAlive()) === 0) {
+      throw ERRORS.unavailable('No worker is running to create voices', {
+        info: 'start a worker (npm run worker, or RUN_WORKER=true) and try again',
+      });
+    }
     const sample = await this.files.usableSample(userId, fields.audioFileId);
     const quality = await this.assess(sample);
     const voiceId = uuidv7();

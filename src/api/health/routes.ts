@@ -6,11 +6,18 @@ const Check = Type.Object({
   ok: Type.Boolean(),
   latency_ms: Type.Number(),
   error: Type.Optional(Type.String()),
+  alive: Type.Optional(Type.Integer({ description: 'workers: how many are alive' })),
 });
 
-/** `GET /api/health`: 200 when every configured dependency answers, else 503. */
+/**
+ * `GET /api/health`: 200 when every configured dependency answers, else 503.
+ * With no live job worker anywhere the status is `degraded` but the answer
+ * stays 200: this process still serves everything but creations, and a load
+ * balancer must not drop it for a missing worker.
+ */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, redis } = app.services;
+  const workersAlive = () => app.services.workersAlive();
   app.get(
     '/health',
     {
@@ -23,14 +30,24 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (_request, reply) => {
-      const checks: Record<string, { ok: boolean; latency_ms: number; error?: string }> = {};
+      const checks: Record<
+        string,
+        { ok: boolean; latency_ms: number; error?: string; alive?: number }
+      > = {};
       checks.database = await probe(() => sql`select 1`.execute(db.db));
       if (redis) checks.redis = await probe(() => redis.ping());
       const ok = Object.values(checks).every((c) => c.ok);
+      let alive = 0;
+      checks.workers = await probe(async () => {
+        alive = await workersAlive();
+        if (alive === 0) throw new Error('no job worker is alive: voices cannot be created');
+      });
+      if (checks.database.ok) checks.workers.alive = alive;
+      const healthy = ok && checks.workers.ok;
       return reply.status(ok ? 200 : 503).send({
         code: ok ? 200 : 503,
-        message: ok ? 'ok' : 'degraded',
-        status: ok ? 'ok' : 'degraded',
+        message: healthy ? 'ok' : 'degraded',
+        status: healthy ? 'ok' : 'degraded',
         checks,
       });
     },
