@@ -56,8 +56,9 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
         ? { loggerInstance: deps.logger }
         : { logger: loggerOptions(config.logLevel) }),
     trustProxy: config.trustProxy,
-    // Shutdown must not wait for idle keep-alive sockets to time out.
-    forceCloseConnections: true,
+    // Shutdown closes idle keep-alive sockets at once and lets requests in flight
+    // finish (the process's grace period bounds them).
+    forceCloseConnections: 'idle',
     bodyLimit: 1024 * 1024,
     requestIdHeader: false,
     genReqId: (req) => {
