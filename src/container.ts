@@ -120,6 +120,8 @@ export async function createServices(
     (redis
       ? new BullJobQueue(redis, log.child({ component: 'queue' }), {
           name: config.jobs.queueName,
+          // A job whose worker died is re-run after the same lease as on the SQL queue.
+          lockDurationMs: config.jobs.leaseSec * 1000,
           onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }),
         })
       : new SqlJobQueue(
