@@ -9,10 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type EmulatorHandle } from '../../emulator/server.js';
 import { createTestDb, mysqlAvailable, type TestDb } from '../helpers/db.js';
 import { createTestRedis, redisAvailable, type TestRedis } from '../helpers/redis.js';
 import { startS3, type S3Server } from '../helpers/s3.js';
 import {
+  freePort,
   killAll,
   spawnServer,
   spawnWorker,
@@ -35,12 +37,16 @@ describe.skipIf(!available)('two APIs and two workers on MariaDB, Redis and S3',
   let db: TestDb;
   let redis: TestRedis;
   let s3: S3Server;
+  let emu: EmulatorHandle;
   let apis: ServerChild[] = [];
   let workers: Child[] = [];
   const dirs: string[] = [];
 
   beforeAll(async () => {
     [db, redis, s3] = await Promise.all([createTestDb('mysql'), createTestRedis(), startS3()]);
+    // A provider every machine reaches (the offline engine keeps voices in its own folder).
+    emu = await startEmulator({ port: 0, keys: ['sk-test'], deployDelayMs: 1500 });
+    const port1 = await freePort();
     if (db.database.dialect !== 'mysql') throw new Error('expected a MySQL database');
     const env = (role: string) => {
       // Each process gets a folder of its own: nothing may be shared through it.
@@ -52,6 +58,12 @@ describe.skipIf(!available)('two APIs and two workers on MariaDB, Redis and S3',
         QUEUE_NAME: redis.queueName,
         DATA_DIR: dir,
         ...s3.env('topology'),
+        VOICE_PROVIDER: 'dashscope',
+        DASHSCOPE_API_KEY: 'sk-test',
+        DASHSCOPE_BASE_URL: emu.httpBaseUrl,
+        DASHSCOPE_WS_URL: emu.wsUrl,
+        // Where the provider fetches samples: the first API (workers sign links to it).
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port1}`,
         JWT_SECRET_KEY: 'e2e-secret-e2e-secret-e2e-secret-0123',
         BCRYPT_ROUNDS: '4',
         SWEEP_INTERVAL_SEC: '0',
@@ -64,7 +76,12 @@ describe.skipIf(!available)('two APIs and two workers on MariaDB, Redis and S3',
       };
     };
     // One API first, so the schema is migrated once before the others start.
-    apis.push(await spawnServer({ ...env('api1'), RUN_WORKER: 'false' }, { timeoutMs: 90_000 }));
+    apis.push(
+      await spawnServer(
+        { ...env('api1'), RUN_WORKER: 'false' },
+        { port: port1, timeoutMs: 90_000 },
+      ),
+    );
     const [api2, w1, w2] = await Promise.all([
       spawnServer({ ...env('api2'), RUN_WORKER: 'false' }, { timeoutMs: 90_000 }),
       spawnWorker({ ...env('w1'), JOB_CONCURRENCY: '2' }, { timeoutMs: 90_000 }),
@@ -77,6 +94,7 @@ describe.skipIf(!available)('two APIs and two workers on MariaDB, Redis and S3',
   afterAll(async () => {
     await killAll();
     await s3?.stop();
+    await emu?.close();
     await redis?.cleanup();
     await db?.drop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
