@@ -6,6 +6,7 @@ import * as m0004 from './0004-sessions-api-keys.js';
 import * as m0005 from './0005-voice-name-grams.js';
 import * as m0006 from './0006-sample-renditions.js';
 import * as m0007 from './0007-openai-voices.js';
+import * as m0008 from './0008-worker-heartbeats.js';
 import * as m0009 from './0009-user-disabled.js';
 
 /** Every migration, in order. Never edit one after it has been merged: add a new one. */
@@ -17,5 +18,6 @@ export const migrations: Record<string, Migration> = {
   '0005-voice-name-grams': m0005,
   '0006-sample-renditions': m0006,
   '0007-openai-voices': m0007,
+  '0008-worker-heartbeats': m0008,
   '0009-user-disabled': m0009,
 };

@@ -62,8 +62,9 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
         ? { loggerInstance: deps.logger }
         : { logger: loggerOptions(config.logLevel) }),
     trustProxy: config.trustProxy,
-    // Shutdown must not wait for idle keep-alive sockets to time out.
-    forceCloseConnections: true,
+    // Shutdown closes idle keep-alive sockets at once and lets requests in flight
+    // finish (the process's grace period bounds them).
+    forceCloseConnections: 'idle',
     bodyLimit: 1024 * 1024,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -144,6 +145,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.runWorker !== false) {
     app.addHook('onReady', async () => {
       await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
+      await services.heartbeats.start();
     });
   }
   return app;

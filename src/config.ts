@@ -64,6 +64,26 @@ const schema = z.object({
   CAPTCHA_ECHO: bool.default(false),
   REGISTER_REQUIRE_CAPTCHA: bool.default(false),
   STORAGE_DIR: z.string().min(1).optional(),
+  STORAGE_URL: z
+    .string()
+    .regex(
+      /^(file:.+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9!_.*'()/-]*)?)$/,
+      'must be file:<folder> or s3://bucket[/prefix]',
+    )
+    .optional(),
+  S3_ENDPOINT: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+  DOWNLOAD_MODE: z.enum(['stream', 'redirect', 'x-accel']).default('stream'),
+  DOWNLOAD_REDIRECT_TTL_SEC: int(1, 7 * 24 * 3600).default(60),
+  X_ACCEL_PREFIX: z
+    .string()
+    .regex(/^\/[A-Za-z0-9_/-]*\/$/, 'must be a path that starts and ends with /')
+    .default('/_timbre_blobs/'),
+  WORKER_HEARTBEAT_SEC: int(1, 3600).default(10),
+  SHUTDOWN_GRACE_SEC: int(0, 3600).default(30),
   FILE_MAX_BYTES: int(1, 2 ** 40).default(50 * 1024 * 1024),
   SIGNED_URL_TTL_SEC: durationSec.default(600),
   SWEEP_INTERVAL_SEC: int(0, 86400).default(3600),
@@ -161,7 +181,29 @@ export interface Config {
     echo: boolean;
     requiredForRegister: boolean;
   };
-  storage: { dir: string; maxBytes: number; signedUrlTtlSec: number; sweepIntervalSec: number };
+  storage: {
+    dir: string;
+    maxBytes: number;
+    signedUrlTtlSec: number;
+    sweepIntervalSec: number;
+    /** Where blobs live: the local folder `dir`, or an S3-compatible bucket. */
+    backend: 'disk' | 's3';
+    s3?: {
+      bucket: string;
+      prefix: string;
+      endpoint?: string;
+      region: string;
+      credentials?: { accessKeyId: string; secretAccessKey: string };
+      forcePathStyle: boolean;
+    };
+    /**
+     * How downloads leave: `stream` through Timbre; `redirect` to a short presigned
+     * URL (S3 only); `x-accel` hands the file to nginx (`X-Accel-Redirect`, disk only).
+     */
+    downloadMode: 'stream' | 'redirect' | 'x-accel';
+    redirectTtlSec: number;
+    xAccelPrefix: string;
+  };
   provider: {
     kind: 'offline' | 'dashscope';
     dashscope: {
@@ -186,7 +228,16 @@ export interface Config {
    * `leaseSec`: a running SQL job whose process stopped renewing it is re-run after this.
    * `queueName`: the BullMQ queue (installs sharing one Redis use different names).
    */
-  jobs: { concurrency: number; runInServer: boolean; leaseSec: number; queueName: string };
+  jobs: {
+    concurrency: number;
+    runInServer: boolean;
+    leaseSec: number;
+    queueName: string;
+    /** Seconds between worker heartbeats; a worker silent for 3 beats counts as gone. */
+    heartbeatSec: number;
+  };
+  /** On SIGTERM: stop taking work, then give requests and jobs in flight this long. */
+  shutdownGraceSec: number;
   metricsToken?: string;
   rateLimit: { perMinute: number; createPerHour: number };
   /**
@@ -272,6 +323,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (previousSecrets.some((v) => v.length < 32)) {
     problems.push('JWT_PREVIOUS_SECRETS: each secret must be at least 32 characters');
   }
+  const storageUrl = e.STORAGE_URL ?? `file:${e.STORAGE_DIR ?? path.join(e.DATA_DIR, 'files')}`;
+  const s3Match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(storageUrl);
+  if (s3Match && !!e.S3_ACCESS_KEY_ID !== !!e.S3_SECRET_ACCESS_KEY) {
+    problems.push('S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY: set both or neither');
+  }
+  if (e.DOWNLOAD_MODE === 'redirect' && !s3Match) {
+    problems.push('DOWNLOAD_MODE: redirect needs STORAGE_URL=s3://…');
+  }
+  if (e.DOWNLOAD_MODE === 'x-accel' && s3Match) {
+    problems.push('DOWNLOAD_MODE: x-accel needs local storage (nginx serves the folder)');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = path.resolve(e.DATA_DIR);
@@ -316,10 +378,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requiredForRegister: e.REGISTER_REQUIRE_CAPTCHA,
     },
     storage: {
-      dir: path.resolve(e.STORAGE_DIR ?? path.join(dataDir, 'files')),
+      dir: path.resolve(
+        storageUrl.startsWith('file:')
+          ? storageUrl.slice('file:'.length)
+          : (e.STORAGE_DIR ?? path.join(dataDir, 'files')),
+      ),
       maxBytes: e.FILE_MAX_BYTES,
       signedUrlTtlSec: e.SIGNED_URL_TTL_SEC,
       sweepIntervalSec: e.SWEEP_INTERVAL_SEC,
+      backend: s3Match ? 's3' : 'disk',
+      s3: s3Match
+        ? {
+            bucket: s3Match[1]!,
+            prefix: (s3Match[2] ?? '').replace(/^\/+|\/+$/g, ''),
+            endpoint: e.S3_ENDPOINT,
+            region: e.S3_REGION,
+            credentials:
+              e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+                ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+                : undefined,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          }
+        : undefined,
+      downloadMode: e.DOWNLOAD_MODE,
+      redirectTtlSec: e.DOWNLOAD_REDIRECT_TTL_SEC,
+      xAccelPrefix: e.X_ACCEL_PREFIX,
     },
     provider: {
       kind: e.VOICE_PROVIDER,
@@ -344,7 +427,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       runInServer: e.RUN_WORKER,
       leaseSec: e.JOB_LEASE_SEC,
       queueName: e.QUEUE_NAME,
+      heartbeatSec: e.WORKER_HEARTBEAT_SEC,
     },
+    shutdownGraceSec: e.SHUTDOWN_GRACE_SEC,
     metricsToken: e.METRICS_TOKEN,
     rateLimit: { perMinute: e.RATE_LIMIT_PER_MIN, createPerHour: e.CREATE_RATE_LIMIT_PER_HOUR },
     inFlight: {

@@ -12,6 +12,7 @@ import {
 } from './jobs/create-voice.job.js';
 import type { JobHandlers, JobQueue } from './jobs/queue.js';
 import { SqlJobQueue } from './jobs/sql-queue.js';
+import { WorkerCensus, WorkerHeartbeats } from './jobs/heartbeat.js';
 import { Metrics } from './metrics.js';
 import { createProvider } from './providers/index.js';
 import { InstrumentedProvider } from './providers/instrumented.js';
@@ -38,6 +39,7 @@ import { OpenAiRepository } from './repositories/openai.repository.js';
 import { bundledFfmpegPath, SpeechEncoder } from './audio/stream-encoder.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { DiskBlobStore } from './storage/disk.js';
+import { S3BlobStore } from './storage/s3.js';
 import { UrlSigner } from './storage/signed-url.js';
 import { AudioWork } from './workers/audio-work.js';
 import { cpuFailureError, CpuPool, CpuTaskError } from './workers/cpu-pool.js';
@@ -89,6 +91,10 @@ export interface Services {
   /** The worker pool for CPU work; `cpu.load()` tells how busy it is. */
   cpu: CpuPool;
   audio: AudioWork;
+  /** This process's worker heartbeat (started by whoever starts the worker). */
+  heartbeats: WorkerHeartbeats;
+  /** How many job workers are alive, across every process (cached for a second). */
+  workersAlive(): Promise<number>;
   /** Closes what this container opened (queue, provider sockets, worker pool, Redis). */
   close(): Promise<void>;
 }
@@ -140,11 +146,10 @@ export async function createServices(
 
   // The queue gauge reads the queue made below (it needs the metrics for its
   // outcome counter); the gauge is only read on a scrape, after both exist.
-  const metrics = new Metrics(
-    () => queue.stats(),
-    adapters.blobs ? undefined : config.storage.dir,
-  );
+  const metrics = new Metrics(() => queue.stats(), adapters.blobs ? undefined : config.storage.dir);
   const instrumentedDb = db.db.withPlugin(metrics.dbPlugin());
+  const census = new WorkerCensus(instrumentedDb, config.jobs.heartbeatSec, now);
+  metrics.watchWorkers(() => census.alive());
 
   const BullJobQueue =
     !adapters.queue && redis ? (await import('./jobs/bull-queue.js')).BullJobQueue : undefined;
@@ -154,6 +159,8 @@ export async function createServices(
       ? new BullJobQueue(redis, log.child({ component: 'queue' }), {
           name: config.jobs.queueName,
           prefix: config.redisPrefix.queue,
+          // A job whose worker died is re-run after the same lease as on the SQL queue.
+          lockDurationMs: config.jobs.leaseSec * 1000,
           onOutcome: (type, outcome) => metrics.jobs.inc({ type, outcome }),
         })
       : new SqlJobQueue(
@@ -237,10 +244,23 @@ export async function createServices(
   );
 
   let blobs = adapters.blobs;
+  let s3Store: S3BlobStore | undefined;
+  if (!blobs && config.storage.backend === 's3' && config.storage.s3) {
+    s3Store = new S3BlobStore(config.storage.s3);
+    blobs = s3Store;
+  }
   if (!blobs) {
     const disk = new DiskBlobStore(config.storage.dir);
     await disk.init();
     blobs = disk;
+  }
+  if (config.storage.backend === 'disk' && !adapters.blobs && queue.kind === 'bullmq') {
+    // A shared queue hands jobs to any process: each must see the same blobs.
+    log.warn(
+      { storage_dir: config.storage.dir, queue: queue.kind },
+      'STORAGE IS LOCAL BUT THE QUEUE IS SHARED: every API and worker process must use the same ' +
+        'storage (one shared folder, or STORAGE_URL=s3://…), or jobs fail with missing blobs',
+    );
   }
   const signer = new UrlSigner(
     deriveKey(config.jwt.secret, 'signed-links').toString('base64url'),
@@ -259,6 +279,12 @@ export async function createServices(
       maxBytes: config.storage.maxBytes,
       onUpload: (outcome) => metrics.uploads.inc({ outcome }),
       audio,
+      downloadMode:
+        config.storage.downloadMode === 'redirect'
+          ? { kind: 'redirect', ttlSec: config.storage.redirectTtlSec }
+          : config.storage.downloadMode === 'x-accel'
+            ? { kind: 'x-accel', prefix: config.storage.xAccelPrefix }
+            : { kind: 'stream' },
     },
     now,
   );
@@ -303,6 +329,7 @@ export async function createServices(
       maxInProgress: config.inFlight.createInProgress,
       retryAfterSec: config.retryAfterSec,
       synthMaxChars: config.speech.maxChars,
+      workersAlive: () => census.alive(),
     },
     jsonCache,
     log.child({ component: 'voices' }),
@@ -355,6 +382,14 @@ export async function createServices(
     purge_provider_prefix: purgeProviderPrefixJob({ provider }),
   };
 
+  const heartbeats = new WorkerHeartbeats(
+    instrumentedDb,
+    log.child({ component: 'heartbeat' }),
+    config.jobs.heartbeatSec,
+    queue.kind,
+    now,
+  );
+
   return {
     config,
     db,
@@ -368,7 +403,7 @@ export async function createServices(
     files,
     voices,
     limits,
-    health: new HealthService(db, requestRedis),
+    health: new HealthService(db, requestRedis, () => census.alive()),
     pressureChecks: [],
     speech,
     openai,
@@ -377,10 +412,14 @@ export async function createServices(
     handlers,
     cpu,
     audio,
+    heartbeats,
+    workersAlive: () => census.alive(),
     close: async () => {
       await queue.close();
+      await heartbeats.stop();
       await provider.close();
       if (ownsCpu) await cpu.close();
+      s3Store?.close();
       if (ownsRedis) {
         redis?.disconnect();
         requestRedis?.disconnect();

@@ -110,6 +110,23 @@ export class Metrics {
     });
   }
 
+  /** Publishes `timbre_workers_alive` (job workers whose heartbeat is fresh, across all processes). */
+  watchWorkers(alive: () => Promise<number>): void {
+    new Gauge({
+      name: 'timbre_workers_alive',
+      help: 'Job workers alive (heartbeat within three intervals), across every process',
+      registers: [this.registry],
+      async collect() {
+        try {
+          this.set(await alive());
+        } catch {
+          // The database is away: report nothing rather than a false zero.
+          this.reset();
+        }
+      },
+    });
+  }
+
   /**
    * `storageDir`: a local storage folder whose file system's free and total
    * bytes are reported (read at each scrape, so always current).

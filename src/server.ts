@@ -26,18 +26,31 @@ async function main(): Promise<void> {
       : undefined;
   sweeper?.unref();
 
+  // A repeated signal (a whole process group, an impatient operator) must not kill
+  // the process mid-shutdown: the first one starts it, the others are ignored.
   let closing = false;
   const close = async (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down');
+    app.log.info(
+      { signal, grace_sec: config.shutdownGraceSec },
+      'shutting down: no new requests or jobs; finishing those in flight',
+    );
     if (sweeper) clearInterval(sweeper);
+    const grace = setTimeout(() => {
+      app.log.error('grace period over with work still in flight: exiting anyway');
+      process.exit(1);
+    }, config.shutdownGraceSec * 1000);
+    // Stops listening, answers 503 to new requests on open connections, waits for
+    // requests in flight, then (onClose) lets running jobs finish.
     await app.close();
     await db.close();
+    clearTimeout(grace);
+    app.log.info('stopped');
     process.exit(0);
   };
-  process.once('SIGINT', () => void close('SIGINT'));
-  process.once('SIGTERM', () => void close('SIGTERM'));
+  process.on('SIGINT', () => void close('SIGINT'));
+  process.on('SIGTERM', () => void close('SIGTERM'));
 
   await app.listen({ host: config.host, port: config.port });
   app.log.info(

@@ -18,15 +18,30 @@ async function main(): Promise<void> {
   await migrateToLatest(db.db);
   const services = await createServices(config, db, log);
   await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
+  await services.heartbeats.start();
   log.info({ queue: services.queue.kind, provider: services.provider.name }, 'worker started');
+  // A repeated signal (a whole process group, an impatient operator) must not kill
+  // the process mid-shutdown: the first one starts it, the others are ignored.
+  let stopping = false;
   const stop = async (signal: string) => {
-    log.info({ signal }, 'worker stopping');
+    if (stopping) return;
+    stopping = true;
+    log.info(
+      { signal, grace_sec: config.shutdownGraceSec },
+      'worker stopping: no new jobs; finishing those in flight',
+    );
+    const grace = setTimeout(() => {
+      log.error('grace period over with jobs still running: exiting anyway (they will be re-run)');
+      process.exit(1);
+    }, config.shutdownGraceSec * 1000);
     await services.close();
+    clearTimeout(grace);
+    log.info('worker stopped');
     await db.close();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main().catch(fatal);

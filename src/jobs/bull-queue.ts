@@ -138,6 +138,8 @@ export class BullJobQueue implements JobQueue {
         prefix: this.opts.prefix ?? 'bull',
         concurrency: opts.concurrency,
         lockDuration: this.opts.lockDurationMs ?? 30_000,
+        // Look for jobs of dead workers as often as a lock can lapse.
+        stalledInterval: this.opts.lockDurationMs ?? 30_000,
         // A job whose worker died is re-run; handlers resume from their rows, so
         // allow several such restarts before BullMQ gives up on it.
         maxStalledCount: 5,

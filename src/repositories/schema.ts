@@ -163,6 +163,16 @@ export interface UserSpeechSettingsTable {
   updated_at: string;
 }
 
+/** One running job worker; `seen_at` is refreshed by its heartbeat. */
+export interface WorkerHeartbeatsTable {
+  id: string;
+  host: string;
+  pid: number;
+  queue: string;
+  started_at: string;
+  seen_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   captchas: CaptchasTable;
@@ -175,4 +185,5 @@ export interface Database {
   api_keys: ApiKeysTable;
   voice_consents: VoiceConsentsTable;
   user_speech_settings: UserSpeechSettingsTable;
+  worker_heartbeats: WorkerHeartbeatsTable;
 }

@@ -1,57 +1,44 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import { sniffType } from '../audio/index.js';
-import { pageOf, parseBool } from '../api/schemas/lenient.js';
-import type { FileListBody, FileListItem, FileUpdateBody, FileView } from '../api/schemas/files.js';
 import { ERRORS } from '../errors.js';
 import type { FileRepository, FileRow } from '../repositories/file.repository.js';
-import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../storage/blob-store.js';
-import { parseRange } from '../storage/range.js';
+import { BlobNotFoundError, type BlobStore } from '../storage/blob-store.js';
 import type { UrlSigner } from '../storage/signed-url.js';
-import type { AudioWork } from '../workers/audio-work.js';
+import { pageOf, parseBool } from '../api/schemas/lenient.js';
+import type { FileListBody, FileListItem, FileUpdateBody, FileView } from '../api/schemas/files.js';
 import type { VoiceRow } from '../repositories/voice.repository.js';
+import type { AudioWork } from '../workers/audio-work.js';
 import { assertAuditionOf, assertCanReadFile, assertFileId, assertOwnsFile } from './access.js';
+import { extensionOf, sanitizeFileName, typeByName } from './file-types.js';
 import {
-  ALLOWED_NAME_EXTS,
-  extensionOf,
-  sanitizeFileName,
-  typeByName,
-  typeBySniffedExt,
-  type AllowedType,
-} from './file-types.js';
+  planDownload,
+  type ConditionalRequest,
+  type DownloadDescriptor,
+  type DownloadMode,
+} from './files/download-response.js';
+import { buildFileRow, contentColumns, toFileView } from './files/file-row.js';
+import { sweepStorage } from './files/sweeper.js';
+import { UploadInspector, type Staged } from './files/upload-inspection.js';
+
+export type { FileListItem, FileView };
+export {
+  contentDisposition,
+  type ConditionalRequest,
+  type DownloadDescriptor,
+} from './files/download-response.js';
 
 /** One part of a multipart upload, as the HTTP layer hands it over. */
 export type UploadPart =
   | { kind: 'file'; field: string; filename: string; stream: Readable }
   | { kind: 'field'; field: string; value: unknown };
 
-export type { FileListItem, FileView };
-
-/** What a download resolves to; the HTTP layer only streams it. */
-export interface DownloadDescriptor {
-  status: 200 | 206 | 304;
-  headers: Record<string, string>;
-  body?: Readable;
-}
-
-interface Staged {
-  key: string;
-  size: number;
-  sha256: string;
-  head: Buffer;
-  name: string;
-}
-
-interface Inspected {
-  type: AllowedType;
-  audio: { duration: number; codec: string; sampleRate: number; channels: number } | null;
-}
-
 export interface FileServiceOptions {
   maxBytes: number;
   /** Upload outcome counter (metrics). */
   onUpload?: (outcome: 'ok' | 'rejected' | 'error') => void;
+  /** How downloads leave (default: streamed through this process). */
+  downloadMode?: DownloadMode;
   /** Probing and decoding of uploaded audio, on the worker pool. */
   audio: AudioWork;
 }
@@ -63,6 +50,7 @@ export interface FileServiceOptions {
  * failure at any step removes what the step wrote.
  */
 export class FileService {
+  private readonly inspector: UploadInspector;
   private withdraw?: (file: FileRow, reason: 'deleted' | 'private') => Promise<unknown>;
 
   /**
@@ -80,7 +68,9 @@ export class FileService {
     private readonly log: Logger,
     private readonly opts: FileServiceOptions,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.inspector = new UploadInspector(blobs, opts.maxBytes, opts.audio);
+  }
 
   async upload(userId: string, parts: AsyncIterable<UploadPart>): Promise<FileView> {
     let staged: Staged | undefined;
@@ -107,30 +97,23 @@ export class FileService {
       const isPublic = parseBool(fields.is_public, 'is_public') ?? true;
       const description = parseDescription(fields.description);
       const inspected = await this.inspect(staged);
-      const nowIso = this.now().toISOString();
-      const row: FileRow = {
+      const row = buildFileRow({
         id: uuidv7(),
-        owner_id: userId,
-        file_name: staged.name,
-        storage_key: staged.key,
+        ownerId: userId,
+        storageKey: staged.key,
         size: staged.size,
-        mime_type: inspected.type.mime,
-        kind: inspected.type.kind,
-        ext: inspected.type.ext,
-        is_public: isPublic ? 1 : 0,
-        description,
         sha256: staged.sha256,
-        audio_duration: inspected.audio?.duration ?? null,
-        audio_codec: inspected.audio?.codec ?? null,
-        audio_sample_rate: inspected.audio?.sampleRate ?? null,
-        audio_channels: inspected.audio?.channels ?? null,
+        name: staged.name,
+        type: inspected.type,
+        audio: inspected.audio,
+        isPublic,
+        description,
         origin: 'upload',
-        created_at: nowIso,
-        updated_at: nowIso,
-      };
+        nowIso: this.now().toISOString(),
+      });
       await this.files.insert(row);
       this.opts.onUpload?.('ok');
-      return toView(row);
+      return toFileView(row);
     } catch (err) {
       if (staged) await this.discard(staged.key);
       this.opts.onUpload?.(isClientError(err) ? 'rejected' : 'error');
@@ -156,30 +139,21 @@ export class FileService {
     if (!type) throw new Error(`cannot store generated .${input.ext}`);
     const key = `blobs/${uuidv7()}`;
     const put = await this.blobs.put(key, Readable.from([Buffer.from(input.bytes)]));
-    const nowIso = this.now().toISOString();
-    const row: FileRow = {
+    const row = buildFileRow({
       id: input.id ?? uuidv7(),
-      owner_id: input.ownerId,
-      file_name: sanitizeFileName(input.name),
-      storage_key: key,
+      ownerId: input.ownerId,
+      storageKey: key,
       size: put.size,
-      mime_type: type.mime,
-      kind: type.kind,
-      ext: type.ext,
-      is_public: input.isPublic ? 1 : 0,
-      description: input.description,
       sha256: put.sha256,
-      audio_duration: input.audio?.duration ?? null,
-      audio_codec: input.audio?.codec ?? null,
-      audio_sample_rate: input.audio?.sampleRate ?? null,
-      audio_channels: input.audio?.channels ?? null,
+      name: sanitizeFileName(input.name),
+      type,
+      audio: input.audio,
+      isPublic: input.isPublic,
+      description: input.description,
       origin: input.derivedFrom ? 'rendition' : 'audition',
-      ...(input.derivedFrom
-        ? { derived_from: input.derivedFrom.fileId, variant: input.derivedFrom.variant }
-        : {}),
-      created_at: nowIso,
-      updated_at: nowIso,
-    };
+      derivedFrom: input.derivedFrom,
+      nowIso: this.now().toISOString(),
+    });
     try {
       await this.files.insert(row);
     } catch (err) {
@@ -308,7 +282,7 @@ export class FileService {
     // Private now: clones others made stop speaking (repeated on every private
     // save, so a 503 from a queue outage is fixed by saving again).
     if (patch.is_public === 0) await this.withdraw?.({ ...file, ...patch }, 'private');
-    return toView({ ...file, ...patch });
+    return toFileView({ ...file, ...patch });
   }
 
   /** Replaces the bytes; the old ones stay served until the new ones are complete. */
@@ -339,16 +313,14 @@ export class FileService {
         });
       }
       const patch: Partial<FileRow> = {
-        storage_key: staged.key,
-        size: staged.size,
-        sha256: staged.sha256,
-        mime_type: inspected.type.mime,
-        ext: inspected.type.ext,
-        file_name: staged.name,
-        audio_duration: inspected.audio?.duration ?? null,
-        audio_codec: inspected.audio?.codec ?? null,
-        audio_sample_rate: inspected.audio?.sampleRate ?? null,
-        audio_channels: inspected.audio?.channels ?? null,
+        ...contentColumns({
+          storageKey: staged.key,
+          size: staged.size,
+          sha256: staged.sha256,
+          name: staged.name,
+          type: inspected.type,
+          audio: inspected.audio,
+        }),
         updated_at: this.now().toISOString(),
       };
       if (!(await this.files.replaceContent(id, file.storage_key, patch))) {
@@ -357,7 +329,7 @@ export class FileService {
       staged = undefined;
       await this.discard(file.storage_key);
       await this.deleteDerived(id);
-      return toView({ ...file, ...patch });
+      return toFileView({ ...file, ...patch });
     } catch (err) {
       if (staged) await this.discard(staged.key);
       throw err;
@@ -427,147 +399,63 @@ export class FileService {
    * writes older than `temporaryMinAgeMs` (no upload lives longer than the
    * upload time limit, so older ones are dead); logs rows whose blob is missing.
    */
-  async sweep(
+  sweep(
     minAgeMs = 15 * 60_000,
     temporaryMinAgeMs = minAgeMs,
   ): Promise<{ temporary: number; orphans: number; missing: number }> {
-    const cutoff = this.now().getTime() - minAgeMs;
-    const temporaryCutoff = this.now().getTime() - temporaryMinAgeMs;
-    let temporary = 0;
-    let orphans = 0;
-    let batch: string[] = [];
-    const flush = async () => {
-      const known = await this.files.knownKeys(batch);
-      for (const key of batch) {
-        if (!known.has(key)) {
-          await this.blobs.delete(key);
-          orphans++;
-          this.log.warn({ blob: key }, 'removed orphan blob');
-        }
-      }
-      batch = [];
-    };
-    for await (const entry of this.blobs.list()) {
-      if (entry.temporary) {
-        if (entry.mtime.getTime() > temporaryCutoff) continue;
-        await this.blobs.deleteTemporary(entry.key);
-        temporary++;
-      } else if (entry.mtime.getTime() <= cutoff) {
-        batch.push(entry.key);
-        if (batch.length >= 500) await flush();
-      }
-    }
-    await flush();
-    let missing = 0;
-    for (let after = ''; ;) {
-      const rows = await this.files.page(after, 500);
-      if (!rows.length) break;
-      for (const r of rows) {
-        if (!(await this.blobs.stat(r.storage_key))) {
-          missing++;
-          this.log.error({ file_id: r.id, blob: r.storage_key }, 'file row has no blob');
-        }
-      }
-      after = rows[rows.length - 1]!.id;
-    }
-    return { temporary, orphans, missing };
-  }
-
-  private async stage(filename: string, stream: Readable): Promise<Staged> {
-    const name = sanitizeFileName(filename);
-    const key = `blobs/${uuidv7()}`;
-    try {
-      const put = await this.blobs.put(key, stream, {
-        maxBytes: this.opts.maxBytes,
-        headBytes: 4100,
-      });
-      return { key, name, size: put.size, sha256: put.sha256, head: put.head };
-    } catch (err) {
-      stream.resume();
-      if (err instanceof BlobTooLargeError) {
-        throw ERRORS.tooLarge('File too large', {
-          info: `the limit is ${this.opts.maxBytes} bytes`,
-        });
-      }
-      throw err;
-    }
-  }
-
-  private async inspect(staged: Staged): Promise<Inspected> {
-    if (staged.size === 0) throw ERRORS.badRequest('The file is empty');
-    const nameExt = extensionOf(staged.name);
-    if (nameExt && !ALLOWED_NAME_EXTS.includes(nameExt)) {
-      throw ERRORS.unsupportedMedia(`Unsupported file type .${nameExt}`, {
-        info: `allowed: ${ALLOWED_NAME_EXTS.join(', ')}`,
-      });
-    }
-    const sniffed = await sniffType(staged.head);
-    const type = sniffed ? typeBySniffedExt(sniffed.ext) : undefined;
-    if (!type) {
-      throw ERRORS.unsupportedMedia('Unsupported file type', {
-        info: sniffed
-          ? `the content is ${sniffed.mime}; allowed: ${ALLOWED_NAME_EXTS.join(', ')}`
-          : 'the content is not a recognised audio or image format',
-      });
-    }
-    if (nameExt && !type.names.includes(nameExt)) {
-      throw ERRORS.unsupportedMedia(`The file extension .${nameExt} does not match its content`, {
-        info: `the content is ${type.ext}`,
-      });
-    }
-    if (type.kind === 'image') return { type, audio: null };
-    // Probing and a decode bounded by content seconds, whatever the headers claim, off the event loop.
-    const inspection = await this.opts.audio.inspectUpload(
-      await this.readAll({ storage_key: staged.key }),
+    return sweepStorage(
+      { files: this.files, blobs: this.blobs, log: this.log, now: this.now },
+      minAgeMs,
+      temporaryMinAgeMs,
     );
-    if (!inspection.ok) {
-      const { problem } = inspection;
-      if (problem.kind === 'too_long') throw this.opts.audio.tooLong('The recording');
-      throw ERRORS.unprocessable('The audio cannot be parsed', { info: problem.message });
-    }
-    const p = inspection.probe;
-    return {
-      type,
-      audio: {
-        duration: p.durationSec,
-        codec: p.codec,
-        sampleRate: p.sampleRate,
-        channels: p.channels,
-      },
-    };
+  }
+
+  private stage(filename: string, stream: Readable): Promise<Staged> {
+    return this.inspector.stage(filename, stream);
+  }
+
+  private inspect(staged: Staged) {
+    return this.inspector.inspect(staged);
   }
 
   private async open(file: FileRow, req: ConditionalRequest): Promise<DownloadDescriptor> {
-    const size = Number(file.size);
-    const etag = `"${file.sha256.slice(0, 32)}"`;
-    const lastModified = new Date(file.updated_at);
-    lastModified.setMilliseconds(0);
-    const headers: Record<string, string> = {
-      'accept-ranges': 'bytes',
-      etag,
-      'last-modified': lastModified.toUTCString(),
-      'content-type':
-        file.kind === 'audio' || file.kind === 'image'
-          ? file.mime_type
-          : 'application/octet-stream',
-      'content-disposition': contentDisposition(file.file_name),
-      'cache-control':
-        file.is_public === 1
-          ? 'public, max-age=0, must-revalidate'
-          : 'private, max-age=0, must-revalidate',
-      'x-content-type-options': 'nosniff',
-    };
-    if (notModified(req, etag, lastModified)) return { status: 304, headers };
-    const range = req.ifRange && req.ifRange !== etag ? undefined : parseRange(req.range, size);
-    if (range === 'unsatisfiable') {
-      throw ERRORS.rangeNotSatisfiable('Range not satisfiable', {
-        info: `the file has ${size} bytes`,
-        headers: { 'content-range': `bytes */${size}` },
-      });
+    let mode = this.opts.downloadMode ?? { kind: 'stream' };
+    // A store that cannot presign streams instead.
+    if (mode.kind === 'redirect' && !this.blobs.presignGet) mode = { kind: 'stream' };
+    const plan = planDownload(file, req, mode);
+    switch (plan.kind) {
+      case 'not-modified':
+      case 'x-accel':
+        return { status: plan.status, headers: plan.headers };
+      case 'unsatisfiable':
+        throw ERRORS.rangeNotSatisfiable('Range not satisfiable', {
+          info: `the file has ${plan.size} bytes`,
+          headers: { 'content-range': `bytes */${plan.size}` },
+        });
+      case 'redirect': {
+        const ttlSec = mode.kind === 'redirect' ? mode.ttlSec : 60;
+        const full = planDownload(file, {}, { kind: 'stream' });
+        const location = await this.blobs.presignGet!(file.storage_key, {
+          ttlSec,
+          contentType: full.kind === 'stream' ? full.headers['content-type'] : undefined,
+          contentDisposition:
+            full.kind === 'stream' ? full.headers['content-disposition'] : undefined,
+        });
+        return { status: 302, headers: { ...plan.headers, location } };
+      }
+      case 'stream':
+        return this.stream(file, plan.status, plan.headers, plan.range);
     }
-    let body: Readable;
+  }
+
+  private async stream(
+    file: FileRow,
+    status: 200 | 206,
+    headers: Record<string, string>,
+    range: { start: number; end: number } | undefined,
+  ): Promise<DownloadDescriptor> {
     try {
-      body = await this.blobs.read(file.storage_key, range);
+      return { status, headers, body: await this.blobs.read(file.storage_key, range) };
     } catch (err) {
       if (err instanceof BlobNotFoundError) {
         this.log.error({ file_id: file.id, blob: file.storage_key }, 'file row has no blob');
@@ -577,13 +465,6 @@ export class FileService {
       }
       throw err;
     }
-    if (range) {
-      headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
-      headers['content-length'] = String(range.end - range.start + 1);
-      return { status: 206, headers, body };
-    }
-    headers['content-length'] = String(size);
-    return { status: 200, headers, body };
   }
 
   private async discard(key: string): Promise<void> {
@@ -594,61 +475,6 @@ export class FileService {
       this.log.warn({ err, blob: key }, 'could not remove blob');
     }
   }
-}
-
-export interface ConditionalRequest {
-  range?: string;
-  ifRange?: string;
-  ifNoneMatch?: string;
-  ifModifiedSince?: string;
-}
-
-function notModified(req: ConditionalRequest, etag: string, lastModified: Date): boolean {
-  if (req.ifNoneMatch) {
-    return req.ifNoneMatch
-      .split(',')
-      .some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*');
-  }
-  if (req.ifModifiedSince) {
-    const since = Date.parse(req.ifModifiedSince);
-    return Number.isFinite(since) && lastModified.getTime() <= since;
-  }
-  return false;
-}
-
-/** RFC 6266 / 5987: an ASCII fallback plus the UTF-8 name, so Chinese names survive. */
-export function contentDisposition(name: string): string {
-  const fallback = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  const encoded = encodeURIComponent(name).replace(
-    /['()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-  return `inline; filename="${fallback}"; filename*=UTF-8''${encoded}`;
-}
-
-function toView(r: FileRow): FileView {
-  return {
-    file_id: r.id,
-    file_name: r.file_name,
-    file_path: `/api/file/download/${r.id}`,
-    file_size: Number(r.size),
-    file_type: r.mime_type,
-    is_private: r.is_public === 1,
-    is_public: r.is_public === 1,
-    description: r.description,
-    created_at: r.created_at,
-    updated_at: r.updated_at,
-    origin: r.origin,
-    audio:
-      r.kind === 'audio' && r.audio_codec
-        ? {
-            duration_sec: Number(r.audio_duration),
-            codec: r.audio_codec,
-            sample_rate: Number(r.audio_sample_rate),
-            channels: Number(r.audio_channels),
-          }
-        : null,
-  };
 }
 
 function parseDescription(v: unknown): string | null {

@@ -6,21 +6,32 @@ export interface HealthCheck {
   ok: boolean;
   latency_ms: number;
   error?: string;
+  /** workers: how many job workers are alive across every process. */
+  alive?: number;
 }
 
 export interface HealthReport {
+  /** This process's own dependencies answer (HTTP 200, else 503). */
   ok: boolean;
+  /** `ok` and at least one job worker is alive (else the status says degraded). */
+  healthy: boolean;
   checks: Record<string, HealthCheck>;
 }
 
 /** A dependency that does not answer within this long counts as down. */
 const PROBE_TIMEOUT_MS = 2000;
 
-/** Whether every configured dependency answers: the database always, Redis when configured. */
+/**
+ * Whether every configured dependency answers (the database always, Redis
+ * when configured), and whether any job worker is alive. With no live worker
+ * the report is degraded but `ok` stays true: this process still serves
+ * everything but creations, and a load balancer must not drop it for that.
+ */
 export class HealthService {
   constructor(
     private readonly db: DbHandle,
     private readonly redis?: Redis,
+    private readonly workersAlive?: () => Promise<number>,
   ) {}
 
   async check(): Promise<HealthReport> {
@@ -28,7 +39,16 @@ export class HealthService {
     checks.database = await probe(() => sql`select 1`.execute(this.db.db));
     const redis = this.redis;
     if (redis) checks.redis = await probe(() => redis.ping());
-    return { ok: Object.values(checks).every((c) => c.ok), checks };
+    const ok = Object.values(checks).every((c) => c.ok);
+    const workersAlive = this.workersAlive;
+    if (!workersAlive) return { ok, healthy: ok, checks };
+    let alive = 0;
+    checks.workers = await probe(async () => {
+      alive = await workersAlive();
+      if (alive === 0) throw new Error('no job worker is alive: voices cannot be created');
+    });
+    if (checks.database.ok) checks.workers.alive = alive;
+    return { ok, healthy: ok && checks.workers.ok, checks };
   }
 }
 

@@ -64,6 +64,8 @@ export interface VoiceSettings {
   retryAfterSec: number;
   /** Text limit of `synthesize` (SYNTH_MAX_CHARS). */
   synthMaxChars?: number;
+  /** Live job workers across all processes; a creation nobody can run is refused (503). */
+  workersAlive?: () => Promise<number>;
 }
 
 export type CreateVoiceInput = CreateVoiceBody;
@@ -158,6 +160,11 @@ export class VoiceService {
     opts: { wait: boolean },
   ): Promise<CreateOutcome> {
     const fields = validateCreate(input);
+    if (this.settings.workersAlive && (await this.settings.workersAlive()) === 0) {
+      throw ERRORS.unavailable('No worker is running to create voices', {
+        info: 'start a worker (npm run worker, or RUN_WORKER=true) and try again',
+      });
+    }
     const inProgress = await this.voices.countInProgress(userId);
     if (inProgress >= this.settings.maxInProgress) {
       throw ERRORS.tooManyRequests('Too many requests', {

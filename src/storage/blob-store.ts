@@ -24,8 +24,8 @@ export interface BlobEntry {
 
 /**
  * Where file bytes live. Keys are ours (never user input). Implementations:
- * `DiskBlobStore` (local folder, the embedded default); an S3-compatible
- * store fits the same shape. A double lives in test/doubles/.
+ * `DiskBlobStore` (local folder, the embedded default) and `S3BlobStore`
+ * (any S3-compatible bucket). A double lives in test/doubles/.
  */
 export interface BlobStore {
   /**
@@ -48,6 +48,14 @@ export interface BlobStore {
   list(): AsyncIterable<BlobEntry>;
   /** Removes a temporary leftover reported by `list`. */
   deleteTemporary(key: string): Promise<void>;
+  /**
+   * A short-lived URL that fetches the blob straight from the store (S3-compatible
+   * stores only), answering with the given type and disposition.
+   */
+  presignGet?(
+    key: string,
+    opts: { ttlSec: number; contentType?: string; contentDisposition?: string },
+  ): Promise<string>;
 }
 
 export class BlobTooLargeError extends Error {

@@ -16,7 +16,15 @@ import {
   type Child,
   type ServerChild,
 } from '../helpers/spawn.js';
-import { call, getBytes, register, settledVoice, speechBytes, uploadSample } from './helpers.js';
+import {
+  call,
+  getBytes,
+  register,
+  settledVoice,
+  speechBytes,
+  until,
+  uploadSample,
+} from './helpers.js';
 
 const available = (await mysqlAvailable()) && (await redisAvailable());
 
@@ -53,36 +61,47 @@ describe.runIf(available)('API and worker as separate processes on MariaDB + Red
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('a voice queued through the API waits for a worker, and the worker process makes it ready', async () => {
+  it('the API refuses creations while no worker is alive, and the worker process makes them ready', async () => {
     const health = await call(api.baseUrl, 'GET', '/api/health');
     expect(health.status).toBe(200);
-    expect(health.body.checks).toMatchObject({ database: { ok: true }, redis: { ok: true } });
+    expect(health.body.status).toBe('degraded');
+    expect(health.body.checks).toMatchObject({
+      database: { ok: true },
+      redis: { ok: true },
+      workers: { ok: false, alive: 0 },
+    });
+    // Local storage with a shared queue: the API says every process must share it.
+    expect(api.output()).toContain('STORAGE IS LOCAL BUT THE QUEUE IS SHARED');
 
     const user = await register(api.baseUrl, 'dist');
     const fileId = await uploadSample(api.baseUrl, user.access, 'jfk.wav', speechBytes());
+    const body = {
+      audio_file_id: fileId,
+      voice_name: 'Distributed',
+      voice_gender: 'male',
+      voice_description: 'made by the worker process',
+    };
+    // Nobody would run the job: 503 with a reason, not 202 pending for ever.
+    const refused = await call(api.baseUrl, 'POST', '/api/voice/create_voice', {
+      token: user.access,
+      body,
+    });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(503);
+    expect(JSON.stringify(refused.body)).toMatch(/no worker/i);
+
+    worker = await spawnWorker(env);
+    expect(worker.output()).toContain('"queue":"bullmq"');
+    await until(async () => {
+      const h = await call(api.baseUrl, 'GET', '/api/health');
+      return h.body.status === 'ok' ? h : undefined;
+    }, 'a live worker in /api/health');
     const res = await call(api.baseUrl, 'POST', '/api/voice/create_voice', {
       token: user.access,
-      body: {
-        audio_file_id: fileId,
-        voice_name: 'Distributed',
-        voice_gender: 'male',
-        voice_description: 'made by the worker process',
-      },
+      body,
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const voiceId = res.body.voice_id as string;
 
-    // The API process runs no jobs: the job waits in BullMQ.
-    await new Promise((r) => setTimeout(r, 1500));
-    const waiting = await call(api.baseUrl, 'GET', `/api/voice/${voiceId}`, {
-      token: user.access,
-    });
-    expect(waiting.body.voice.status).toBe('pending');
-    const jobKey = `bull:${redis.queueName}:create_voice-${voiceId}`;
-    expect(await redis.client.exists(jobKey)).toBe(1);
-
-    worker = await spawnWorker(env);
-    expect(worker.output()).toContain('"queue":"bullmq"');
     const v = await settledVoice(api.baseUrl, user.access, voiceId, 90_000);
     expect(v.status, JSON.stringify(v)).toBe('ready');
     expect(v.provider).toBe('offline');

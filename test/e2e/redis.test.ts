@@ -4,6 +4,7 @@
  * health check and the metrics that an operator scrapes. Plus the in-memory
  * rate limit of the embedded default.
  */
+import { WorkerHeartbeats } from '../../src/jobs/heartbeat.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../src/app.js';
 import type { FastifyInstance } from 'fastify';
@@ -417,7 +418,12 @@ describe('with Redis configured but unreachable', () => {
 
     // A creation cannot be queued: 503, and no voice row is left pending.
     const fileId = await uploadSample(t.app, user.access);
+    // A worker elsewhere is alive (its heartbeat is in the database): only the queue is away.
+    const worker = new WorkerHeartbeats(t.db.db, t.app.log as never, 60, 'bullmq');
+    await worker.start();
+    await new Promise((r) => setTimeout(r, 1100)); // past the one-second worker census cache
     const res = await createVoice(t.app, user.access, fileId, 'Never');
+    await worker.stop();
     expect(res.statusCode, res.body).toBe(503);
     expect(res.json()).toMatchObject({ code: 503, message: 'Could not queue the voice creation' });
     expect(await t.db.db.selectFrom('voices').select('id').execute()).toEqual([]);

@@ -5,21 +5,27 @@ const Check = Type.Object({
   ok: Type.Boolean(),
   latency_ms: Type.Number(),
   error: Type.Optional(Type.String()),
+  alive: Type.Optional(Type.Integer({ description: 'workers: how many are alive' })),
 });
 const Report = envelope({ status: Type.String(), checks: Type.Record(Type.String(), Check) });
 
-/** `GET /api/health`: 200 when every configured dependency answers, else 503. Never shed. */
+/**
+ * `GET /api/health`: 200 when every configured dependency answers, else 503.
+ * With no live job worker anywhere the status is `degraded` but the answer
+ * stays 200: this process still serves everything but creations, and a load
+ * balancer must not drop it for a missing worker.
+ */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { health } = app.services;
   app.get(
     '/health',
     { schema: { tags: ['ops'], response: responses({ 200: Report, 503: Report }) } },
     async (_request, reply) => {
-      const { ok, checks } = await health.check();
+      const { ok, healthy, checks } = await health.check();
       return reply.status(ok ? 200 : 503).send({
         code: ok ? 200 : 503,
-        message: ok ? 'ok' : 'degraded',
-        status: ok ? 'ok' : 'degraded',
+        message: healthy ? 'ok' : 'degraded',
+        status: healthy ? 'ok' : 'degraded',
         checks,
       });
     },
