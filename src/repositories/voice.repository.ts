@@ -16,6 +16,8 @@ export interface VoiceListQuery {
   gender?: 'male' | 'female' | 'other';
   offset: number;
   limit: number;
+  /** Creation order; oldest first unless `desc`. */
+  order?: 'asc' | 'desc';
 }
 
 /** Escapes LIKE wildcards so a keyword matches literally. */
@@ -71,7 +73,7 @@ export class VoiceRepository {
   }
 
   /**
-   * The library listing: oldest first. Without `onlyMine`: public ready
+   * The library listing: oldest first (or newest with `order: 'desc'`). Without `onlyMine`: public ready
    * voices, the viewer's own (any status) and ready voices shared with them.
    */
   async list(q: VoiceListQuery): Promise<VoiceWithOwner[]> {
@@ -108,9 +110,10 @@ export class VoiceRepository {
         sql<boolean>`lower(voices.voice_name) like lower(${'%' + escapeLike(q.keyword) + '%'}) escape ${'\\'}`,
       );
     }
+    const dir = q.order ?? 'asc';
     const inner = page
-      .orderBy('voices.created_at', 'asc')
-      .orderBy('voices.id', 'asc')
+      .orderBy('voices.created_at', dir)
+      .orderBy('voices.id', dir)
       .limit(q.limit)
       .offset(q.offset)
       .as('v');
@@ -130,8 +133,8 @@ export class VoiceRepository {
           )
           .as('shared_with_viewer'),
       )
-      .orderBy('v.created_at', 'asc')
-      .orderBy('v.id', 'asc')
+      .orderBy('v.created_at', dir)
+      .orderBy('v.id', dir)
       .execute();
   }
 

@@ -232,7 +232,10 @@ export class VoiceService {
     return voiceView(v, userId);
   }
 
-  /** Contract `get_voices`: oldest first, literal keyword, gender, paging with fallbacks and a cap. */
+  /**
+   * Contract `get_voices`: oldest first (or `order: 'newest'`), literal keyword, gender,
+   * paging with fallbacks and a cap.
+   */
   async list(
     userId: string,
     input: {
@@ -241,8 +244,13 @@ export class VoiceService {
       page_size?: unknown;
       gender?: unknown;
       created_by_current_user?: unknown;
+      order?: unknown;
     },
   ): Promise<{ voices: VoiceView[]; hasNext: boolean }> {
+    if (input.order !== undefined && input.order !== 'oldest' && input.order !== 'newest') {
+      throw ERRORS.badRequest("order must be 'oldest' or 'newest'");
+    }
+    const order = input.order === 'newest' ? 'desc' : 'asc';
     const page = positiveInt(input.page, 1);
     const pageSize = Math.min(positiveInt(input.page_size, 10), 100);
     const gender =
@@ -258,7 +266,7 @@ export class VoiceService {
     const gen = await this.lists.generation('voices');
     // The keyword is hashed so a long one cannot make a long cache key.
     const kw = keyword ? createHash('sha256').update(keyword).digest('base64url').slice(0, 22) : '';
-    const key = `voices:${gen}:${userId}:${onlyMine ? 1 : 0}:${gender ?? 'all'}:${page}:${pageSize}:${kw}`;
+    const key = `voices:${gen}:${userId}:${onlyMine ? 1 : 0}:${gender ?? 'all'}:${page}:${pageSize}:${order}:${kw}`;
     const rows = await this.lists.remember(key, () =>
       this.voices.list({
         viewerId: userId,
@@ -267,6 +275,7 @@ export class VoiceService {
         gender,
         offset: (page - 1) * pageSize,
         limit: pageSize + 1,
+        order,
       }),
     );
     return {

@@ -189,6 +189,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
             page_size: Type.Optional(Type.Unknown()),
             gender: Type.Optional(Type.Unknown()),
             created_by_current_user: Type.Optional(Type.Unknown()),
+            order: Type.Optional(Type.Unknown()),
           }),
         ),
         response: responses({
