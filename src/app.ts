@@ -15,6 +15,7 @@ import { fileRoutes, providerDownloadRoutes } from './api/files/routes.js';
 import { healthRoutes } from './api/health/routes.js';
 import { metricsRoutes } from './api/ops/routes.js';
 import { registerErrorHandling } from './api/plugins/error-handler.js';
+import { addPageSecurityHeaders } from './api/plugins/page-security.js';
 import { registerRateLimits } from './api/plugins/rate-limit.js';
 import { ErrorEnvelope } from './api/schemas/common.js';
 import { voiceRoutes } from './api/voices/routes.js';
@@ -116,6 +117,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(voiceRoutes, { prefix: '/api/voice' });
   await app.register(metricsRoutes);
   if (existsSync(path.join(webDir, 'index.html'))) {
+    addPageSecurityHeaders(app);
     await app.register(fastifyStatic, {
       root: webDir,
       prefix: '/',
