@@ -8,6 +8,8 @@ import { repoRoot } from '../helpers/fixtures.js';
 import { freePort } from '../helpers/spawn.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
+/** How long expect.poll waits for the page (its default second is short on a loaded machine). */
+export const WAIT = { timeout: 20_000 };
 export const hasChromium = existsSync(CHROMIUM);
 /** Screenshots of failed steps; ignored by git. */
 export const artifactsDir = path.join(repoRoot, 'test', 'e2e-web', 'artifacts');
