@@ -19,6 +19,7 @@ import { healthRoutes } from './api/health/routes.js';
 import { metricsRoutes } from './api/ops/routes.js';
 import { clientErrorHandler, frameworkErrors, registerEdge } from './api/plugins/edge.js';
 import { registerErrorHandling } from './api/plugins/error-handler.js';
+import { addPageSecurityHeaders } from './api/plugins/page-security.js';
 import { registerRateLimits } from './api/plugins/rate-limit.js';
 import { ErrorEnvelope } from './api/schemas/common.js';
 import { voiceRoutes } from './api/voices/routes.js';
@@ -134,6 +135,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(openAiRoutes, { prefix: '/v1' });
   await app.register(defaultVoiceRoutes, { prefix: '/api/voice' });
   if (existsSync(path.join(webDir, 'index.html'))) {
+    addPageSecurityHeaders(app);
     await app.register(fastifyStatic, {
       root: webDir,
       prefix: '/',

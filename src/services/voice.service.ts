@@ -349,12 +349,19 @@ export class VoiceService {
     return voiceView(v, userId);
   }
 
-  /** Contract `get_voices`: oldest first, literal keyword, gender, paging with fallbacks and a cap. */
+  /**
+   * Contract `get_voices`: oldest first (or `order: 'newest'`), literal keyword, gender,
+   * paging with fallbacks and a cap.
+   */
   async list(
     userId: string,
     input: ListVoicesBody,
   ): Promise<{ voices: VoiceView[]; hasNext: boolean }> {
     const { page, pageSize } = pageOf(input);
+    if (input.order !== undefined && input.order !== 'oldest' && input.order !== 'newest') {
+      throw ERRORS.badRequest("order must be 'oldest' or 'newest'");
+    }
+    const order = input.order === 'newest' ? 'desc' : 'asc';
     const gender =
       typeof input.gender === 'string' && (GENDERS as readonly string[]).includes(input.gender)
         ? (input.gender as Gender)
@@ -368,7 +375,7 @@ export class VoiceService {
     const gen = await this.listCache.generation('voices');
     // The keyword is hashed so a long one cannot make a long cache key.
     const kw = keyword ? createHash('sha256').update(keyword).digest('base64url').slice(0, 22) : '';
-    const key = `voices:${gen}:${userId}:${onlyMine ? 1 : 0}:${gender ?? 'all'}:${page}:${pageSize}:${kw}`;
+    const key = `voices:${gen}:${userId}:${onlyMine ? 1 : 0}:${gender ?? 'all'}:${page}:${pageSize}:${order}:${kw}`;
     const rows = await this.listCache.remember(key, () =>
       this.voices.list({
         viewerId: userId,
@@ -377,6 +384,7 @@ export class VoiceService {
         gender,
         offset: (page - 1) * pageSize,
         limit: pageSize + 1,
+        order,
       }),
     );
     return {

@@ -118,6 +118,12 @@ export const ListVoicesBody = Type.Object({
     Nullable(Type.String({ maxLength: 100, description: 'all | male | female | other' })),
   ),
   created_by_current_user: Type.Optional(BoolLike),
+  order: Type.Optional(
+    Type.Unknown({
+      description:
+        "'oldest' (default, the contract's order) or 'newest'; anything else is a 400 naming the choices",
+    }),
+  ),
 });
 export type ListVoicesBody = Static<typeof ListVoicesBody>;
 
