@@ -15,11 +15,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('voice_name_grams')
     // Bytes on MySQL: the grams are lower-cased by Timbre, and "ab" and "AB",
     // "é" and "e", or "ce" and "ce " (PAD SPACE collations) must stay different keys.
-    .addColumn(
-      'gram',
-      isMysql ? sql`varbinary(12)` : 'varchar(3)',
-      (c) => c.notNull(),
-    )
+    .addColumn('gram', isMysql ? sql`varbinary(12)` : 'varchar(3)', (c) => c.notNull())
     .addColumn('voice_id', 'varchar(36)', (c) =>
       c.notNull().references('voices.id').onDelete('cascade'),
     )
