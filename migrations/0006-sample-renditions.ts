@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { MysqlAdapter, type Kysely } from 'kysely';
 
 /**
  * Sample renditions: a copy of a sample transcoded to what a voice provider
@@ -19,7 +19,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any: see up()
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema.dropIndex('files_derived_from').on('files').execute();
+  const drop = db.schema.dropIndex('files_derived_from');
+  // MySQL names the table of an index; SQLite refuses the clause.
+  await (db.getExecutor().adapter instanceof MysqlAdapter ? drop.on('files') : drop).execute();
   await db.schema.alterTable('files').dropColumn('variant').execute();
   await db.schema.alterTable('files').dropColumn('derived_from').execute();
 }

@@ -12,6 +12,7 @@ import {
   Progress,
   type OutputOptions,
 } from './common.js';
+import { apiKeyCommand } from './api-key.js';
 import { importOriginalCommand } from './import-original.js';
 import { restoreCommand } from './restore.js';
 import { userCommand } from './user.js';
@@ -24,7 +25,7 @@ import { AppError } from '../errors.js';
  */
 export function program(): Command {
   const p = new Command('timbre')
-    .description('Timbre operations: backups, restore, import from the original, users')
+    .description('Timbre operations: backups, restore, import from the original, users, API keys')
     .showHelpAfterError()
     .exitOverride();
   p.addCommand(backupCommand());
@@ -32,6 +33,7 @@ export function program(): Command {
   p.addCommand(importOriginalCommand());
   p.addCommand(migrateCommand());
   p.addCommand(userCommand());
+  p.addCommand(apiKeyCommand());
   p.addCommand(voicesCommand());
   return p;
 }

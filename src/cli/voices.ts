@@ -97,6 +97,12 @@ async function createBatch(
   const items: BatchItem[] = [];
   try {
     progress.start('upload', names.length);
+    // Waiting, this command runs the jobs itself, so it counts as a live worker
+    // (creation is refused while no worker is alive anywhere).
+    if (opts.wait) {
+      await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
+      await services.heartbeats.start();
+    }
     for (const name of names) {
       items.push(await createOne(services, owner.id, folder, name, opts));
       progress.update(items.length);
@@ -104,8 +110,6 @@ async function createBatch(
     progress.stop();
     const queued = items.filter((i) => i.voice_id && i.status !== 'failed');
     if (opts.wait && queued.length) {
-      // Run the jobs here too, so the command finishes even with no worker running.
-      await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
       progress.start('voices', queued.length);
       let done = 0;
       for (const item of queued) {

@@ -153,13 +153,21 @@ export class SessionService implements CredentialChecker {
         info: 'sign in with your password to create an API key',
       });
     }
+    return this.issueApiKey(actor.userId, name);
+  }
+
+  /**
+   * Issues a key for `userId` without asking who asks: for callers that have
+   * checked that already (a signed-in session above, an operator's command).
+   */
+  async issueApiKey(userId: string, name: unknown) {
     if (typeof name !== 'string' || !name.trim()) throw ERRORS.badRequest('Missing fields: name');
     const clean = name.trim();
     if ([...clean].length > 100) throw ERRORS.badRequest('name must be at most 100 characters');
     const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
     const row = {
       id: uuidv7(),
-      user_id: actor.userId,
+      user_id: userId,
       name: clean,
       prefix: key.slice(0, 12),
       key_hash: this.hashKey(key),

@@ -153,7 +153,8 @@ describe.skipIf(!run)('account pages: sessions, API keys, password, consent', ()
         const form = page.locator('#create-form');
         const consent = form.getByLabel(/agreed to have their voice cloned/);
         await consent.waitFor();
-        expect(await consent.evaluate('el => el.required')).toBe(true);
+        // The property `required` reflects to the attribute.
+        expect(await consent.getAttribute('required')).not.toBeNull();
         await form.getByLabel('Voice name (up to 50 characters)').fill('Borrowed');
         await form.getByLabel('Description').fill('with consent');
         await consent.check();
@@ -177,7 +178,7 @@ describe.skipIf(!run)('account pages: sessions, API keys, password, consent', ()
     await page.getByLabel('New password (at least 6 characters)').fill('better-secret');
     await page.getByRole('button', { name: 'Change password' }).click();
     await page.getByText('Password changed.', { exact: false }).waitFor();
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await logIn(page, alice.email, 'better-secret');
   });
 

@@ -429,7 +429,7 @@ describe.skipIf(!run)('the web page in Chromium', () => {
   });
 
   step('logs out, and the page reported no errors or policy violations on the way', async () => {
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await page.getByRole('heading', { name: 'Welcome to Timbre' }).waitFor();
     expect(await page.evaluate("localStorage.getItem('timbre.session')")).toBeNull();
     // The PNG-as-MP3 upload answers 4xx or the app's own messages; nothing else.

@@ -94,6 +94,38 @@ describe('the timbre command', { timeout: 180_000 }, () => {
     ]);
   });
 
+  it('issues an API key shown once, lists it without the secret, revokes it (then 4)', async () => {
+    // An installation of its own: the backup test below counts users.
+    const env = { DATA_DIR: path.join(root, 'keys') };
+    const made = await timbre(
+      ['user', 'create', '--username', 'keys', '--email', 'keys@example.com', '--json'],
+      env,
+    );
+    expect(made.code).toBe(0);
+    const created = await timbre(
+      ['api-key', 'create', 'keys@example.com', '--name', 'home assistant', '--json'],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; key: string; name: string };
+    expect(key.key).toMatch(/^tmb_[A-Za-z0-9_-]{40,}$/);
+    expect(key.name).toBe('home assistant');
+
+    const listed = await timbre(['api-key', 'list', 'keys@example.com', '--json'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain(key.key);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ id: key.id, prefix: key.key.slice(0, 12), name: 'home assistant' }),
+    ]);
+
+    const revoked = await timbre(['api-key', 'revoke', 'keys@example.com', key.id], env);
+    expect(revoked.code).toBe(0);
+    const after = await timbre(['api-key', 'list', 'keys@example.com', '--json'], env);
+    expect(JSON.parse(after.stdout)).toEqual([]);
+    const again = await timbre(['api-key', 'revoke', 'keys@example.com', key.id], env);
+    expect(again.code).toBe(4);
+  });
+
   it('backs up and restores into an empty installation, refusing a second restore (4)', async () => {
     const b = await timbre(['backup', '--out', path.join(root, 'backups'), '--json'], env);
     expect(b.code).toBe(0);

@@ -7,6 +7,7 @@ import { bearer, makeApp, registerUser, type TestApp } from '../helpers/app.js';
  * OpenAPI document the app builds from its route schemas (path, query,
  * header parameters and JSON bodies), mixed with hostile values; every
  * answer must be below 500 and, when JSON, in the `{code, message}` envelope
+ * (under `/v1`, errors in OpenAI's `{error: {message, type}}` shape)
  * with code = HTTP status.
  */
 
@@ -206,7 +207,14 @@ describe('schema-driven fuzzing of every route', () => {
         });
         const where = `${op.method} ${url.slice(0, 200)} → ${res.statusCode} ${res.body.slice(0, 300)}`;
         expect(res.statusCode, where).toBeLessThan(500);
-        if (String(res.headers['content-type']).startsWith('application/json')) {
+        if (url.startsWith('/v1/') && res.statusCode >= 400) {
+          // The OpenAI-compatible API answers errors in OpenAI's shape.
+          const json = res.json<{ error?: { message?: unknown; type?: unknown } }>();
+          expect(typeof json.error?.message, where).toBe('string');
+          expect(typeof json.error?.type, where).toBe('string');
+        } else if (url.startsWith('/v1/')) {
+          // Its successes are OpenAI's objects (lists, voices) or audio.
+        } else if (String(res.headers['content-type']).startsWith('application/json')) {
           const json = res.json<{ code?: unknown; message?: unknown }>();
           expect(json.code, where).toBe(res.statusCode);
           expect(typeof json.message, where).toBe('string');

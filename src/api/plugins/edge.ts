@@ -4,6 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Config } from '../../config.js';
 import { ERRORS } from '../../errors.js';
+import { openAiError } from '../openai/errors.js';
 
 /**
  * The HTTP edge: what the framework and Node answer on their own (a bad URL,
@@ -21,24 +22,33 @@ export function exemptFromShedding(url: string): boolean {
   return p === '/api/health' || p === '/metrics';
 }
 
-/** Fastify's `frameworkErrors` option: router-level errors, in the envelope. */
+/**
+ * Fastify's `frameworkErrors` option: router-level errors, in the envelope
+ * (in OpenAI's error shape under `/v1`).
+ */
 export function frameworkErrors(
   error: FastifyError,
-  _request: FastifyRequest,
+  request: FastifyRequest,
   reply: FastifyReply,
 ): void {
   const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
   const status = tooLong ? 414 : error.code === 'FST_ERR_BAD_URL' ? 400 : (error.statusCode ?? 400);
+  const message = tooLong ? 'URI too long' : status === 400 ? 'Malformed URL' : 'Bad request';
+  const info = tooLong
+    ? 'a path parameter is longer than any id'
+    : 'the URL is not validly percent-encoded';
+  if (request.url === '/v1' || request.url.startsWith('/v1/')) {
+    const err = tooLong
+      ? ERRORS.uriTooLong(message, { info })
+      : ERRORS.badRequest(message, { info });
+    const answer = openAiError(err, request.id);
+    void reply.status(answer.status).type('application/json; charset=utf-8').send(answer.body);
+    return;
+  }
   void reply
     .status(status)
     .type('application/json; charset=utf-8')
-    .send({
-      code: status,
-      message: tooLong ? 'URI too long' : status === 400 ? 'Malformed URL' : 'Bad request',
-      error_info: tooLong
-        ? 'a path parameter is longer than any id'
-        : 'the URL is not validly percent-encoded',
-    });
+    .send({ code: status, message, error_info: info });
 }
 
 /**

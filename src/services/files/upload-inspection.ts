@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
-import { sniffType } from '../../audio/index.js';
+import { AudioUnreadableError, sniffType } from '../../audio/index.js';
 import { ERRORS } from '../../errors.js';
 import { BlobTooLargeError, type BlobStore } from '../../storage/blob-store.js';
 import {
@@ -85,7 +85,14 @@ export class UploadInspector {
       });
     }
     if (type.kind === 'image') return { type, audio: null };
-    return { type, audio: await this.probe(staged, type) };
+    try {
+      return { type, audio: await this.probe(staged, type) };
+    } catch (err) {
+      if (err instanceof AudioUnreadableError) {
+        throw ERRORS.unprocessable('The audio cannot be parsed', { info: err.message });
+      }
+      throw err;
+    }
   }
 
   /**

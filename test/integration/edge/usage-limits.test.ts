@@ -89,6 +89,8 @@ describe('creation limits through the API', () => {
       { CREATE_RATE_LIMIT_PER_HOUR: '3', CREATE_IN_PROGRESS_PER_USER: '1', RETRY_AFTER_SEC: '4' },
       { runWorker: false },
     );
+    // A worker counts as alive (creations are accepted) but runs nothing: voices stay pending.
+    await t.app.services.heartbeats.start();
   });
   afterAll(async () => t?.close());
 
