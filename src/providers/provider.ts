@@ -1,3 +1,5 @@
+import type { QualityVerdict } from '../audio/quality.js';
+
 /**
  * The voice-provider port: what Timbre needs from anything that can clone a
  * voice from a sample and speak text with it. Implementations live beside
@@ -69,18 +71,8 @@ export interface SynthesizeInput {
 /** Containers Timbre accepts for samples (its own canonical extensions). */
 export type SampleContainer = 'wav' | 'mp3' | 'm4a' | 'ogg' | 'aac' | 'flac';
 
-/** Quality verdicts (see audio/quality.ts); repeated here so the port imports nothing. */
-export type SampleVerdict =
-  | 'good'
-  | 'too_short'
-  | 'too_long'
-  | 'silent'
-  | 'noisy'
-  | 'clipped'
-  | 'too_quiet'
-  | 'not_speech'
-  | 'corrupt'
-  | 'wrong_type';
+/** Quality verdicts, as audio/quality.ts gives them (a type only: the port loads no audio code). */
+export type SampleVerdict = QualityVerdict;
 
 /**
  * What a provider takes as reference audio for one target model. Timbre

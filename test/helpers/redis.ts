@@ -68,6 +68,15 @@ export async function createTestRedis(): Promise<TestRedis> {
       client.disconnect();
       continue;
     }
+    // What an earlier run left behind (a worker process that outlived its
+    // run's cleanup can write BullMQ keys again): the database is this run's now.
+    for (let cursor = '0'; ;) {
+      const [next, batch] = await client.scan(cursor, 'COUNT', 500);
+      const stale = batch.filter((k) => k !== LOCK_KEY);
+      if (stale.length) await client.del(...stale);
+      cursor = next;
+      if (cursor === '0') break;
+    }
     const queueName = `timbre-test-${token}`;
     const keys = async (pattern: string) => {
       const found: string[] = [];
