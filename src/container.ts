@@ -364,6 +364,7 @@ export async function createServices(
     create_voice: createVoiceJob({
       voices: voiceRepo,
       files,
+      audio,
       provider,
       queue,
       cache: jsonCache,

@@ -5,6 +5,7 @@ import { AppError, ERRORS } from '../errors.js';
 import { ProviderError, type VoiceProvider } from '../providers/provider.js';
 import type { VoiceRepository, VoiceWithOwner } from '../repositories/voice.repository.js';
 import type { FileService } from '../services/file.service.js';
+import type { AudioWork } from '../workers/audio-work.js';
 import { providerFailure } from '../services/provider-errors.js';
 import { SampleRenditions } from '../services/sample-rendition.js';
 import { providerPrefix } from '../services/voice.service.js';
@@ -15,6 +16,8 @@ import { MAX_ATTEMPTS, type JobContext, type JobDefinition, type JobQueue } from
 export interface CreateVoiceJobDeps {
   voices: VoiceRepository;
   files: FileService;
+  /** The CPU pool's audio work (sample renditions are made there). */
+  audio?: AudioWork;
   provider: VoiceProvider;
   queue: JobQueue;
   cache: JsonCache;
@@ -49,7 +52,11 @@ class PermanentFailure extends Error {
  */
 export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_voice'> {
   const now = deps.now ?? (() => new Date());
-  const renditions = new SampleRenditions(deps.files);
+  const audio = deps.audio;
+  const renditions = new SampleRenditions(
+    deps.files,
+    audio ? (bytes, opts) => audio.transcode(bytes, opts) : undefined,
+  );
   const finish = async (v: VoiceWithOwner, outcome: 'ready' | 'failed') => {
     await deps.cache.bump('voices');
     voiceEvents.finished(v.id);

@@ -9,8 +9,8 @@ import type { FileService } from './file.service.js';
 export type Transcoder = (bytes: Uint8Array, opts: TranscodeOptions) => Promise<TranscodeResult>;
 
 /**
- * The one call site of the transcoder: CPU work that belongs in the worker
- * pool, so moving it there is a change to this line only.
+ * The transcoder in this thread: for callers without the worker pool (tests
+ * of the job alone); the server and worker pass the pool's (AudioWork.transcode).
  */
 export const runTranscode: Transcoder = (bytes, opts) => transcodeToWav(bytes, opts);
 

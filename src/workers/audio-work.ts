@@ -1,4 +1,6 @@
+import { AudioUnreadableError } from '../audio/errors.js';
 import type { UploadInspection } from '../audio/inspect.js';
+import type { TranscodeOptions, TranscodeResult } from '../audio/transcode.js';
 import { ERRORS } from '../errors.js';
 
 import { cpuFailureError, CpuTaskError, type CpuPool } from './cpu-pool.js';
@@ -69,6 +71,13 @@ export class AudioWork {
       this.assessed.delete(this.assessed.keys().next().value!);
     }
     return pending;
+  }
+
+  /** A 16-bit mono WAV rendition of a sample (DashScope's format), on the pool. */
+  async transcode(bytes: Uint8Array, opts: TranscodeOptions): Promise<TranscodeResult> {
+    const r = await this.guard(() => this.pool.run('transcode_wav', { bytes, opts }));
+    if (!r.ok) throw new AudioUnreadableError('malformed', r.message);
+    return r.result;
   }
 
   /** The envelope error for audio past the decode bound. */

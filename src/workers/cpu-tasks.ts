@@ -9,7 +9,9 @@ import bcrypt from 'bcryptjs';
 
 import type { SpeechAnalysis } from '../audio/analysis.js';
 import { encodeMp3, encodeWav } from '../audio/encode.js';
+import { AudioUnreadableError } from '../audio/errors.js';
 import { inspectUpload, type UploadInspection } from '../audio/inspect.js';
+import { transcodeToWav, type TranscodeOptions, type TranscodeResult } from '../audio/transcode.js';
 import type { ProbeResult } from '../audio/probe.js';
 import { assessBytes, type QualityReport } from '../audio/quality.js';
 import {
@@ -34,6 +36,11 @@ export interface CpuTaskMap {
   assess_audio: {
     input: { bytes: Uint8Array; ext?: string; maxSec: number };
     output: SampleAssessment;
+  };
+  /** A sample rendition; an undecodable sample is an answer, not a thrown error (its class would not cross the thread). */
+  transcode_wav: {
+    input: { bytes: Uint8Array; opts: TranscodeOptions };
+    output: { ok: true; result: TranscodeResult } | { ok: false; message: string };
   };
   hash_password: { input: { password: string; rounds: number }; output: string };
   compare_password: { input: { password: string; hash: string }; output: boolean };
@@ -69,6 +76,14 @@ const handlers: {
     if (a.analysis) out.analysis = a.analysis;
     if (a.exceedsSec !== undefined) out.exceedsSec = a.exceedsSec;
     return out;
+  },
+  transcode_wav: async ({ bytes, opts }) => {
+    try {
+      return { ok: true, result: await transcodeToWav(bytes, opts) };
+    } catch (err) {
+      if (err instanceof AudioUnreadableError) return { ok: false, message: err.message };
+      throw err;
+    }
   },
   hash_password: ({ password, rounds }) => bcrypt.hash(password, rounds),
   compare_password: ({ password, hash }) => bcrypt.compare(password, hash),
