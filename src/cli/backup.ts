@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import SQLite from 'better-sqlite3';
 import type { Config } from '../config.js';
+import { runMysqlTool } from './mysql-tool.js';
 
 export interface BackupResult {
   dir: string;
@@ -115,42 +115,11 @@ export async function sha256(file: string): Promise<string> {
 }
 
 function mysqlDump(url: string, outFile: string): Promise<void> {
-  const u = new URL(url);
-  const args = [
-    '--single-transaction',
-    '--routines',
-    '--default-character-set=utf8mb4',
-    '--hex-blob',
-    '--host',
-    u.hostname,
-    '--port',
-    u.port || '3306',
-    '--user',
-    decodeURIComponent(u.username),
-    u.pathname.slice(1),
-  ];
-  // The password travels in the environment, never on the command line.
-  const env = { ...process.env, MYSQL_PWD: decodeURIComponent(u.password) };
-  const tryTool = (tool: string) =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(tool, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      void pipeline(child.stdout, createWriteStream(outFile)).catch(reject);
-      child.once('close', (code) =>
-        code === 0
-          ? resolve()
-          : reject(new Error(`${tool} exited ${code}: ${stderr.trim().slice(0, 500)}`)),
-      );
-    });
-  return tryTool('mariadb-dump').catch((err: NodeJS.ErrnoException) =>
-    err.code === 'ENOENT'
-      ? tryTool('mysqldump').catch((e2: NodeJS.ErrnoException) => {
-          throw e2.code === 'ENOENT'
-            ? new Error('backup of MySQL needs mariadb-dump or mysqldump on the PATH')
-            : e2;
-        })
-      : Promise.reject(err),
-  );
+  return runMysqlTool({
+    tools: ['mariadb-dump', 'mysqldump'],
+    url,
+    flags: ['--single-transaction', '--routines', '--default-character-set=utf8mb4', '--hex-blob'],
+    stdoutTo: outFile,
+    missing: 'backup of MySQL needs mariadb-dump or mysqldump on the PATH',
+  });
 }

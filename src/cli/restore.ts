@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import SQLite from 'better-sqlite3';
 import { Command } from 'commander';
 import type { Config } from '../config.js';
@@ -18,6 +15,7 @@ import {
   Progress,
   type OutputOptions,
 } from './common.js';
+import { runMysqlTool } from './mysql-tool.js';
 
 export interface VerifyResult {
   manifest: BackupManifest;
@@ -292,39 +290,11 @@ async function dropAllTables(url: string): Promise<void> {
 
 /** Feeds a dump to the `mariadb` (or `mysql`) client. */
 function mysqlLoad(url: string, dumpFile: string): Promise<void> {
-  const u = new URL(url);
-  const args = [
-    '--default-character-set=utf8mb4',
-    '--host',
-    u.hostname,
-    '--port',
-    u.port || '3306',
-    '--user',
-    decodeURIComponent(u.username),
-    u.pathname.slice(1),
-  ];
-  // The password travels in the environment, never on the command line.
-  const env = { ...process.env, MYSQL_PWD: decodeURIComponent(u.password) };
-  const run = (tool: string) =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(tool, args, { env, stdio: ['pipe', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      pipeline(createReadStream(dumpFile), child.stdin).catch(reject);
-      child.once('close', (code) =>
-        code === 0
-          ? resolve()
-          : reject(new Error(`${tool} exited ${code}: ${stderr.trim().slice(0, 500)}`)),
-      );
-    });
-  return run('mariadb').catch((err: NodeJS.ErrnoException) =>
-    err.code === 'ENOENT'
-      ? run('mysql').catch((e2: NodeJS.ErrnoException) => {
-          throw e2.code === 'ENOENT'
-            ? new Error('restoring MySQL needs the mariadb or mysql client on the PATH')
-            : e2;
-        })
-      : Promise.reject(err),
-  );
+  return runMysqlTool({
+    tools: ['mariadb', 'mysql'],
+    url,
+    flags: ['--default-character-set=utf8mb4'],
+    stdinFrom: dumpFile,
+    missing: 'restoring MySQL needs the mariadb or mysql client on the PATH',
+  });
 }
