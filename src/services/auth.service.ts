@@ -63,8 +63,11 @@ export const inlinePasswordHasher: PasswordHasher = {
 
 /** Registration, login (password or one-time code), refresh and verification codes. */
 export class AuthService {
-  /** Compared against when the user is unknown, so both failures cost the same. */
-  private readonly dummyHash: string;
+  /**
+   * Compared against when the user is unknown, so both failures cost the
+   * same; made on first need, through the hasher (the worker pool), not at start-up.
+   */
+  private dummyHash?: Promise<string>;
 
   constructor(
     private readonly users: UserRepository,
@@ -75,9 +78,7 @@ export class AuthService {
     private readonly settings: AuthSettings,
     private readonly now: () => Date = () => new Date(),
     private readonly passwords: PasswordHasher = inlinePasswordHasher,
-  ) {
-    this.dummyHash = bcrypt.hashSync('timbre-dummy-password', settings.bcryptRounds);
-  }
+  ) {}
 
   async register(input: {
     username: string;
@@ -154,7 +155,11 @@ export class AuthService {
     if (input.password) {
       const ok = await this.passwords.compare(
         input.password,
-        user?.password_hash ?? this.dummyHash,
+        user?.password_hash ??
+          (await (this.dummyHash ??= this.passwords.hash(
+            'timbre-dummy-password',
+            this.settings.bcryptRounds,
+          ))),
       );
       if (!user || !ok) {
         await this.countFailure(keys);
@@ -193,7 +198,7 @@ export class AuthService {
     if (!user) throw ERRORS.token('User not found');
     const keys = this.failureKeys('id', userId);
     await this.assertNotLocked(keys);
-    if (!(await bcrypt.compare(password, user.password_hash))) {
+    if (!(await this.passwords.compare(password, user.password_hash))) {
       await this.countFailure(keys);
       throw ERRORS.unauthorized('wrong password', { info: 'the current password is not right' });
     }
@@ -210,7 +215,7 @@ export class AuthService {
     await this.verifyPassword(actor.userId, input.old_password);
     await this.users.updatePassword(
       actor.userId,
-      await bcrypt.hash(input.new_password, this.settings.bcryptRounds),
+      await this.passwords.hash(input.new_password, this.settings.bcryptRounds),
       this.now().toISOString(),
     );
     return { sessions_ended: await this.sessions.revokeAll(actor.userId, actor.sessionId) };
@@ -235,7 +240,7 @@ export class AuthService {
     }
     await this.users.updatePassword(
       user.id,
-      await bcrypt.hash(input.new_password, this.settings.bcryptRounds),
+      await this.passwords.hash(input.new_password, this.settings.bcryptRounds),
       this.now().toISOString(),
     );
     await this.throttle.reset(keys[0]!).catch(() => undefined);
