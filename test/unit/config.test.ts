@@ -11,7 +11,11 @@ describe('loadConfig', () => {
     const dir = tmp();
     const c = loadConfig({ DATA_DIR: dir });
     expect(c.port).toBe(3000);
-    expect(c.database).toEqual({ dialect: 'sqlite', path: path.join(dir, 'timbre.db') });
+    expect(c.database).toEqual({
+      dialect: 'sqlite',
+      path: path.join(dir, 'timbre.db'),
+      readThreads: 2,
+    });
     expect(c.provider.kind).toBe('offline');
     expect(c.storage.dir).toBe(path.join(dir, 'files'));
     expect(c.jwt.accessTtlSec).toBe(600);
