@@ -78,7 +78,8 @@ class SqliteReaderDriver implements Driver {
     const filename = taskModule();
     this.pool = new Piscina<SqliteReadTask, SqliteReadResult>({
       filename: filename.href,
-      minThreads: this.options.threads,
+      // One thread at first; more start only when reads queue up.
+      minThreads: 1,
       maxThreads: this.options.threads,
       // A thread keeps its connection and prepared statements: it is not retired when idle.
       idleTimeout: Number.POSITIVE_INFINITY,
