@@ -51,5 +51,5 @@ export default function read(task: SqliteReadTask): SqliteReadResult {
     reader.statements.set(task.sql, stmt);
   }
   // Bound as one array, as Kysely's own SQLite driver does.
-  return { rows: stmt.all(task.parameters as unknown[]) as Record<string, unknown>[] };
+  return { rows: stmt.all(task.parameters) as Record<string, unknown>[] };
 }
