@@ -74,6 +74,17 @@ describe('loadConfig', () => {
     });
   });
 
+  it('takes the SQLite reader threads from SQLITE_READ_THREADS, 0 meaning none', () => {
+    const c = loadConfig({ DATA_DIR: tmp(), SQLITE_READ_THREADS: '0' });
+    expect(c.database).toMatchObject({ dialect: 'sqlite', readThreads: 0 });
+    expect(() => loadConfig({ DATA_DIR: tmp(), SQLITE_READ_THREADS: 'many' })).toThrow(
+      /SQLITE_READ_THREADS/,
+    );
+    expect(() => loadConfig({ DATA_DIR: tmp(), SQLITE_READ_THREADS: '65' })).toThrow(
+      /SQLITE_READ_THREADS/,
+    );
+  });
+
   it('never enables captcha echo in production', () => {
     expect(() =>
       loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: 'x'.repeat(32), CAPTCHA_ECHO: 'true' }),

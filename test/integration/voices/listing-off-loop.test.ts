@@ -1,5 +1,6 @@
 import { sql, type KyselyPlugin, type RootOperationNode } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/repositories/db.js';
 import { VoiceRepository } from '../../../src/repositories/voice.repository.js';
 import { createTestDb, type TestDb } from '../../helpers/db.js';
 
@@ -72,6 +73,19 @@ describe('slow SQLite reads run off the event loop', () => {
     await expect(t.reader.transaction().execute(async () => undefined)).rejects.toThrow(
       /no transactions/,
     );
+  });
+
+  it('reads on the main connection when asked for no threads, or in memory', async () => {
+    if (t.database.dialect !== 'sqlite') throw new Error('a SQLite test database was expected');
+    const inline = openDatabase({ ...t.database, readThreads: 0 });
+    const memory = openDatabase({ dialect: 'sqlite', path: ':memory:' });
+    try {
+      expect(inline.reader).toBe(inline.db);
+      expect(memory.reader).toBe(memory.db);
+    } finally {
+      await inline.close();
+      await memory.close();
+    }
   });
 
   it('lists voices through the reader, not the writer', async () => {
