@@ -39,6 +39,7 @@ const schema = z.object({
   PUBLIC_BASE_URL: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: databaseUrl.optional(),
+  SQLITE_READ_THREADS: int(0, 64).default(2),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be redis://host:port[/db]')
@@ -145,7 +146,13 @@ export interface Config {
   port: number;
   publicBaseUrl: string;
   dataDir: string;
-  database: { dialect: 'sqlite'; path: string } | { dialect: 'mysql'; url: string };
+  /**
+   * `readThreads` (SQLite): worker threads that run the slow reads (listing,
+   * keyword search) off the event loop; 0 runs them on the main connection.
+   * Absent: 2.
+   */
+  database:
+    { dialect: 'sqlite'; path: string; readThreads?: number } | { dialect: 'mysql'; url: string };
   redisUrl?: string;
   /**
    * `refreshTtlSec`: a session's (and so its refresh tokens') lifetime, counted from login.
@@ -339,7 +346,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(e.DATA_DIR);
   const dbUrl = e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'timbre.db')}`;
   const database: Config['database'] = dbUrl.startsWith('sqlite:')
-    ? { dialect: 'sqlite', path: dbUrl.slice('sqlite:'.length) }
+    ? { dialect: 'sqlite', path: dbUrl.slice('sqlite:'.length), readThreads: e.SQLITE_READ_THREADS }
     : { dialect: 'mysql', url: dbUrl };
 
   const port = e.PORT;

@@ -303,7 +303,9 @@ export async function createServices(
       retryAfterSec: config.retryAfterSec,
     },
   );
-  const voiceRepo = new VoiceRepository(instrumentedDb);
+  const voiceRepo = new VoiceRepository(instrumentedDb, {
+    reader: db.reader === db.db ? instrumentedDb : db.reader.withPlugin(metrics.dbPlugin()),
+  });
   const encoder = new SpeechEncoder({
     ffmpegPath: config.speech.ffmpegPath ?? bundledFfmpegPath(),
     maxConcurrent: config.speech.encoderConcurrency,

@@ -1,23 +1,45 @@
 /**
- * Upload/download throughput of the files API against plain-Node baselines,
- * and the server's peak RSS while it receives a 100 MB upload.
+ * Upload/download throughput of the files API against baselines measured in
+ * the same run, and the server's peak RSS while it receives a 100 MB upload.
  *
- *   npx tsx bench/files/transfer.bench.ts
+ *   npx tsx bench/files/transfer.bench.ts        # BENCH_MB=5 for a quick run
  *
- * Everything runs in this one process: the app on SQLite in a temp dir, the
- * client (node:http, streaming from / to disk) and the RSS sampler (every
- * 10 ms), so the RSS figure is client + server together, an upper bound.
+ * Uploads: the API against a bare @fastify/multipart route that only writes
+ * the file to disk, and against a raw fs copy. Downloads: the direct path
+ * (Timbre streams the blob), the accelerated path (Debian's nginx in front of
+ * Timbre with deploy/nginx/timbre.conf, answered by X-Accel-Redirect), a
+ * plain node:http server, all against nginx serving the same blob with
+ * sendfile. nginx is required (`NGINX=/path/to/nginx` to use another): the
+ * bench stops with an error when it is missing.
+ *
+ * The apps, the bare route, the node:http server and the client (node:http,
+ * streaming from / to disk) share this process; nginx runs as a child. The
+ * RSS sampler (every 10 ms) sees client + server together, an upper bound.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import multipart from '@fastify/multipart';
+import Fastify from 'fastify';
 import { build } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/repositories/db.js';
 import { migrateToLatest } from '../../src/repositories/migrate.js';
+import { freePort } from '../../test/helpers/spawn.js';
 
 const SIZE_MB = Number(process.env.BENCH_MB ?? 100);
 const RUNS = 3;
@@ -53,8 +75,8 @@ async function writeWav(file: string, bytes: number): Promise<number> {
 
 /** Streams `file` as a one-part multipart upload; resolves with status and body. */
 function streamUpload(
-  base: string,
-  token: string,
+  url: string,
+  headers: Record<string, string>,
   file: string,
 ): Promise<{ status: number; body: string }> {
   const boundary = `----timbre-bench-${Date.now()}`;
@@ -66,11 +88,11 @@ function streamUpload(
   const length = head.length + statSync(file).size + tail.length;
   return new Promise((resolve, reject) => {
     const req = request(
-      `${base}/api/file/upload`,
+      url,
       {
         method: 'POST',
         headers: {
-          authorization: `Bearer ${token}`,
+          ...headers,
           'content-type': `multipart/form-data; boundary=${boundary}`,
           'content-length': String(length),
         },
@@ -91,16 +113,25 @@ function streamUpload(
   });
 }
 
-/** GETs `url` and counts the bytes; resolves with seconds taken and bytes. */
-function fetchAll(url: string, headers: Record<string, string> = {}) {
-  return new Promise<{ sec: number; bytes: number }>((resolve, reject) => {
+/** GETs `url` and counts the bytes (and hashes them with `hash`); resolves with seconds taken. */
+function fetchAll(url: string, headers: Record<string, string> = {}, hash = false) {
+  return new Promise<{ sec: number; bytes: number; sha256?: string }>((resolve, reject) => {
     const t0 = performance.now();
     request(url, { headers }, (res: IncomingMessage) => {
       let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
+      const h = hash ? createHash('sha256') : undefined;
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        h?.update(c);
+      });
       res.on('end', () => {
         if (res.statusCode !== 200) reject(new Error(`GET ${url}: ${res.statusCode}`));
-        else resolve({ sec: (performance.now() - t0) / 1000, bytes });
+        else
+          resolve({
+            sec: (performance.now() - t0) / 1000,
+            bytes,
+            ...(h ? { sha256: h.digest('hex') } : {}),
+          });
       });
       res.on('error', reject);
     })
@@ -109,26 +140,167 @@ function fetchAll(url: string, headers: Record<string, string> = {}) {
   });
 }
 
+const portOf = (server: { address(): unknown }) => {
+  const a = server.address();
+  return typeof a === 'object' && a && 'port' in a ? Number(a.port) : 0;
+};
+
+/** The nginx binary: Debian's, unless NGINX names another. Missing: the bench fails. */
+function nginxBinary(): string {
+  const bin = process.env.NGINX ?? '/usr/sbin/nginx';
+  if (!existsSync(bin)) {
+    throw new Error(
+      `nginx not found at ${bin}: the download baselines need it (apt-get install nginx-light, or NGINX=/path/to/nginx)`,
+    );
+  }
+  return bin;
+}
+
+interface Nginx {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts nginx as the current user with a temporary configuration: one
+ * server on a free port that serves `blobDir` at /plain/ (the baseline) and,
+ * from deploy/nginx/timbre.conf, proxies everything else to Timbre at
+ * `upstream` with the internal X-Accel location aliased to `blobDir`.
+ */
+async function startNginx(dir: string, blobDir: string, upstream: string): Promise<Nginx> {
+  const bin = nginxBinary();
+  const root = path.join(dir, 'nginx');
+  for (const d of ['', 'body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+    mkdirSync(path.join(root, d), { recursive: true });
+  const port = await freePort();
+  const folder = `${blobDir.replace(/\/+$/, '')}/`;
+  const snippet = readFileSync(new URL('../../deploy/nginx/timbre.conf', import.meta.url), 'utf8')
+    .replace('http://127.0.0.1:3000', upstream)
+    .replace('/var/lib/timbre/files/', folder);
+  const conf = `
+# As root, nginx's workers would drop to "nobody", who cannot read the temp dirs.
+${process.getuid?.() === 0 ? `user ${userInfo().username};` : ''}
+daemon off;
+worker_processes 1;
+pid ${root}/nginx.pid;
+error_log ${root}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  client_body_temp_path ${root}/body;
+  proxy_temp_path ${root}/proxy;
+  fastcgi_temp_path ${root}/fastcgi;
+  uwsgi_temp_path ${root}/uwsgi;
+  scgi_temp_path ${root}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location /plain/ {
+      alias ${folder};
+      sendfile on;
+      tcp_nopush on;
+    }
+${snippet}
+  }
+}
+`;
+  const confPath = path.join(root, 'nginx.conf');
+  writeFileSync(confPath, conf);
+  const proc: ChildProcess = spawn(bin, ['-p', root, '-c', confPath, '-e', 'stderr'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`nginx exited (${proc.exitCode}):\n${out}`);
+    const up = await new Promise<boolean>((resolve) => {
+      request(`http://127.0.0.1:${port}/plain/`, (res) => {
+        res.resume();
+        resolve(true);
+      })
+        .on('error', () => resolve(false))
+        .end();
+    });
+    if (up) break;
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`nginx did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+/**
+ * A bare @fastify/multipart route that only writes the file to disk (into
+ * `folder`, emptied by the caller between runs): the upload baseline.
+ */
+async function startBareMultipart(folder: string, maxBytes: number) {
+  mkdirSync(folder, { recursive: true });
+  const app = Fastify({ logger: false });
+  await app.register(multipart);
+  app.post('/upload', async (req, reply) => {
+    const part = await req.file({ limits: { fileSize: maxBytes } });
+    if (!part) return reply.code(400).send({ ok: false });
+    const file = path.join(folder, randomUUID());
+    await pipeline(part.file, createWriteStream(file));
+    return reply.code(201).send({ ok: true, truncated: part.file.truncated });
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, url: `http://127.0.0.1:${portOf(app.server)}/upload` };
+}
+
 async function main() {
   const dir = mkdtempSync(path.join(tmpdir(), 'timbre-bench-'));
   const wavPath = path.join(dir, 'bench.wav');
   const size = await writeWav(wavPath, SIZE_MB * MB);
   const sizeMb = size / MB;
+  nginxBinary();
 
-  const config = loadConfig({
+  const env = {
     NODE_ENV: 'test',
     DATA_DIR: dir,
     JWT_SECRET_KEY: 'bench-secret-bench-secret-bench-secret-00',
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'silent',
     FILE_MAX_BYTES: String(size + MB),
-  });
+  } as const;
+  const config = loadConfig(env);
   const db = openDatabase(config.database);
   await migrateToLatest(db.db);
   const app = await build({ config, db, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const base = `http://127.0.0.1:${portOf(app.server)}`;
+
+  // The same installation (database, storage folder) in x-accel mode, behind nginx.
+  const accelConfig = loadConfig({ ...env, DOWNLOAD_MODE: 'x-accel' });
+  const accelDb = openDatabase(accelConfig.database);
+  const accelApp = await build({
+    config: accelConfig,
+    db: accelDb,
+    logger: false,
+    runWorker: false,
+  });
+  await accelApp.listen({ port: 0, host: '127.0.0.1' });
+  const nginx = await startNginx(
+    dir,
+    config.storage.dir,
+    `http://127.0.0.1:${portOf(accelApp.server)}`,
+  );
+  const nginxBase = `http://127.0.0.1:${nginx.port}`;
+
+  const bareFolder = path.join(dir, 'bare');
+  const bare = await startBareMultipart(bareFolder, size + MB);
 
   const email = `bench.${Date.now()}@example.com`;
   await app.inject({
@@ -142,31 +314,74 @@ async function main() {
     payload: { identifier: email, type: 'email', password: 'secret123' },
   });
   const token = login.json<{ access_token: string }>().access_token;
+  const auth = { authorization: `Bearer ${token}` };
 
-  // Baseline server: plain node:http streaming the same file.
+  // The blob every download path serves: uploaded once, through the API.
+  const first = await streamUpload(`${base}/api/file/upload`, auth, wavPath);
+  if (first.status !== 201) throw new Error(`upload failed: ${first.status} ${first.body}`);
+  const fileId = (JSON.parse(first.body) as { file_id: string }).file_id;
+  const row = await db.db
+    .selectFrom('files')
+    .select('storage_key')
+    .where('id', '=', fileId)
+    .executeTakeFirstOrThrow();
+  const blobPath = path.join(config.storage.dir, row.storage_key);
+
+  // Baseline server: plain node:http streaming the same blob.
   const plain = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(size) });
-    createReadStream(wavPath).pipe(res);
+    createReadStream(blobPath).pipe(res);
   });
   await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
-  const paddr = plain.address();
-  const plainUrl = `http://127.0.0.1:${typeof paddr === 'object' && paddr ? paddr.port : 0}/`;
+  const plainUrl = `http://127.0.0.1:${portOf(plain)}/`;
+  const nginxUrl = `${nginxBase}/plain/${row.storage_key}`;
+  const directUrl = `${base}/api/file/download/${fileId}`;
+  const accelUrl = `${nginxBase}/api/file/download/${fileId}`;
 
-  const upApi: number[] = [];
-  const upDisk: number[] = [];
-  const downApi: number[] = [];
-  const downPlain: number[] = [];
+  // Every path serves the same bytes, and the accelerated one really is nginx's.
+  const want = createHash('sha256').update(readFileSync(wavPath)).digest('hex');
+  for (const [name, url, headers] of [
+    ['direct', directUrl, auth],
+    ['accel', accelUrl, auth],
+    ['nginx', nginxUrl, {}],
+    ['node:http', plainUrl, {}],
+  ] as const) {
+    const r = await fetchAll(url, headers, true);
+    if (r.sha256 !== want) throw new Error(`${name} served other bytes (${r.bytes} of ${size})`);
+  }
+  const viaAccel = await accelApp.inject({
+    method: 'GET',
+    url: `/api/file/download/${fileId}`,
+    headers: auth,
+  });
+  if (!viaAccel.headers['x-accel-redirect'] || viaAccel.rawPayload.length !== 0) {
+    throw new Error('the x-accel app streamed the file itself instead of redirecting to nginx');
+  }
+
+  const up = { api: [] as number[], bare: [] as number[], disk: [] as number[] };
+  const down = {
+    direct: [] as number[],
+    accel: [] as number[],
+    nginx: [] as number[],
+    plain: [] as number[],
+  };
   const peakRss: number[] = [];
   const startRss: number[] = [];
-  let fileId = '';
 
   for (let i = 0; i < RUNS; i++) {
-    // (a) baseline: raw disk copy of the same bytes
+    // (a) baselines: raw disk copy, then the bare multipart route
     const copy = path.join(dir, `copy-${i}.wav`);
     let t0 = performance.now();
     await pipeline(createReadStream(wavPath), createWriteStream(copy));
-    upDisk.push(sizeMb / ((performance.now() - t0) / 1000));
+    up.disk.push(sizeMb / ((performance.now() - t0) / 1000));
     rmSync(copy);
+
+    t0 = performance.now();
+    const b = await streamUpload(bare.url, {}, wavPath);
+    if (b.status !== 201) throw new Error(`bare upload failed: ${b.status} ${b.body}`);
+    up.bare.push(sizeMb / ((performance.now() - t0) / 1000));
+    rmSync(bareFolder, { recursive: true, force: true });
+    mkdirSync(bareFolder);
 
     // (a) API upload, with (c) RSS sampled every 10 ms
     global.gc?.();
@@ -176,50 +391,65 @@ async function main() {
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 10);
     t0 = performance.now();
-    const r = await streamUpload(base, token, wavPath);
+    const r = await streamUpload(`${base}/api/file/upload`, auth, wavPath);
     const sec = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     if (r.status !== 201) throw new Error(`upload failed: ${r.status} ${r.body}`);
-    upApi.push(sizeMb / sec);
+    up.api.push(sizeMb / sec);
     peakRss.push(peak / MB);
     const id = (JSON.parse(r.body) as { file_id: string }).file_id;
-    if (i === 0) fileId = id;
-    else
-      await app.inject({
-        method: 'DELETE',
-        url: `/api/file/delete/${id}`,
-        headers: { authorization: `Bearer ${token}` },
-      });
+    await app.inject({ method: 'DELETE', url: `/api/file/delete/${id}`, headers: auth });
 
-    // (b) downloads: API vs plain server, fetched the same way
-    const api = await fetchAll(`${base}/api/file/download/${fileId}`, {
-      authorization: `Bearer ${token}`,
-    });
-    if (api.bytes !== size) throw new Error(`API served ${api.bytes} of ${size} bytes`);
-    downApi.push(sizeMb / api.sec);
-    const p = await fetchAll(plainUrl);
-    downPlain.push(sizeMb / p.sec);
+    // (b) downloads of the same blob, each fetched the same way
+    for (const [into, url, headers] of [
+      [down.nginx, nginxUrl, {}],
+      [down.direct, directUrl, auth],
+      [down.accel, accelUrl, auth],
+      [down.plain, plainUrl, {}],
+    ] as const) {
+      const got = await fetchAll(url, headers);
+      if (got.bytes !== size) throw new Error(`GET ${url} served ${got.bytes} of ${size} bytes`);
+      into.push(sizeMb / got.sec);
+    }
   }
 
-  const row = (name: string, api: number, baseline: number) =>
-    `| ${name.padEnd(9)} | ${api.toFixed(0).padStart(7)} | ${baseline.toFixed(0).padStart(12)} | ${(api / baseline).toFixed(2).padStart(5)} |`;
+  const line = (name: string, path_: string, mbs: number, baseline: string, baseMbs: number) =>
+    `| ${name.padEnd(8)} | ${path_.padEnd(23)} | ${mbs.toFixed(0).padStart(5)} | ${baseline.padEnd(23)} | ${baseMbs.toFixed(0).padStart(13)} | ${(mbs / baseMbs).toFixed(2).padStart(5)} |`;
+  const m = {
+    api: median(up.api),
+    bare: median(up.bare),
+    disk: median(up.disk),
+    direct: median(down.direct),
+    accel: median(down.accel),
+    nginx: median(down.nginx),
+    plain: median(down.plain),
+  };
+  const raw = (xs: number[]) => xs.map((x) => x.toFixed(0)).join('/');
   const out = [
     `files transfer bench: ${sizeMb.toFixed(0)} MB WAV, median of ${RUNS} runs, Node ${process.version}`,
     '',
-    '| transfer  | API MB/s | baseline MB/s | ratio |',
-    '|-----------|---------:|--------------:|------:|',
-    row('upload', median(upApi), median(upDisk)),
-    row('download', median(downApi), median(downPlain)),
+    '| transfer | path                    | MB/s  | baseline                | baseline MB/s | ratio |',
+    '|----------|-------------------------|------:|-------------------------|--------------:|------:|',
+    line('upload', 'API', m.api, 'bare @fastify/multipart', m.bare),
+    line('upload', 'API', m.api, 'raw fs copy', m.disk),
+    line('download', 'direct (Timbre streams)', m.direct, 'nginx sendfile', m.nginx),
+    line('download', 'nginx + X-Accel', m.accel, 'nginx sendfile', m.nginx),
+    line('download', 'direct (Timbre streams)', m.direct, 'node:http + fs stream', m.plain),
     '',
-    `upload baseline: fs stream copy to a temp file; download baseline: node:http + fs.createReadStream`,
-    `peak RSS during upload (this process: server + client, sampled every 10 ms): ${median(peakRss).toFixed(0)} MB (runs: ${peakRss.map((x) => x.toFixed(0)).join(', ')}; RSS just before each upload: ${startRss.map((x) => x.toFixed(0)).join(', ')} MB)`,
-    `raw: upload API ${upApi.map((x) => x.toFixed(0)).join('/')}, disk ${upDisk.map((x) => x.toFixed(0)).join('/')}; download API ${downApi.map((x) => x.toFixed(0)).join('/')}, plain ${downPlain.map((x) => x.toFixed(0)).join('/')}`,
+    'targets: upload API / bare multipart >= 0.9; download direct / nginx >= 0.8; accel / nginx >= 0.95',
+    `peak RSS during upload (this process: server + client, sampled every 10 ms): ${median(peakRss).toFixed(0)} MB (runs: ${raw(peakRss)}; RSS just before each upload: ${raw(startRss)} MB)`,
+    `raw MB/s: upload API ${raw(up.api)}, bare ${raw(up.bare)}, disk ${raw(up.disk)}; download direct ${raw(down.direct)}, accel ${raw(down.accel)}, nginx ${raw(down.nginx)}, node:http ${raw(down.plain)}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 
+  await nginx.stop();
   await new Promise<void>((r) => plain.close(() => r()));
-  app.server.closeAllConnections();
-  await app.close();
+  await bare.app.close();
+  for (const a of [app, accelApp]) {
+    a.server.closeAllConnections();
+    await a.close();
+  }
+  await accelDb.close();
   await db.close();
   rmSync(dir, { recursive: true, force: true });
 }

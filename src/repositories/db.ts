@@ -5,15 +5,27 @@ import { Kysely, MysqlDialect, SqliteDialect, sql, type LogEvent } from 'kysely'
 import { createRequire } from 'node:module';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
+import { SqliteReaderDialect } from './sqlite-reader.js';
 
 export type Db = Kysely<Database>;
 export type Dialect = Config['database']['dialect'];
 
 export interface DbHandle {
   db: Db;
+  /**
+   * Where the slow reads go (the voice listing and keyword search). On a
+   * SQLite file: read-only connections in worker threads
+   * ({@link SqliteReaderDialect}), so those reads never hold the event loop;
+   * elsewhere (MySQL is asynchronous already, an in-memory SQLite has no file
+   * to share, or SQLITE_READ_THREADS=0): `db` itself. Reads only.
+   */
+  reader: Db;
   dialect: Dialect;
   close(): Promise<void>;
 }
+
+/** Reader threads when the caller does not say (tests, tools). */
+const DEFAULT_READ_THREADS = 2;
 
 /**
  * Opens the configured database. `onQuery` receives every query's duration
@@ -33,7 +45,24 @@ export function openDatabase(
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('synchronous = NORMAL');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log });
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    const threads = database.readThreads ?? DEFAULT_READ_THREADS;
+    if (database.path === ':memory:' || threads === 0) {
+      return { db, reader: db, dialect: 'sqlite', close: () => db.destroy() };
+    }
+    const reader = new Kysely<Database>({
+      dialect: new SqliteReaderDialect({ path: path.resolve(database.path), threads }),
+      log,
+    });
+    return {
+      db,
+      reader,
+      dialect: 'sqlite',
+      // The readers first: the writer's close then checkpoints and removes the WAL.
+      close: async () => {
+        await reader.destroy();
+        await db.destroy();
+      },
+    };
   }
   // mysql2 loads only when MySQL is configured (start-up time on SQLite).
   const { createPool } = createRequire(import.meta.url)('mysql2') as typeof import('mysql2');
@@ -45,7 +74,7 @@ export function openDatabase(
     supportBigNumbers: true,
   });
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), log });
-  return { db, dialect: 'mysql', close: () => db.destroy() };
+  return { db, reader: db, dialect: 'mysql', close: () => db.destroy() };
 }
 
 /**

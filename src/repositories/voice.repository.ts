@@ -47,13 +47,29 @@ export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+export interface VoiceRepositoryOptions {
+  /**
+   * Where the listing's reads run (`DbHandle.reader`: on SQLite, worker
+   * threads, so a slow search never holds the event loop). Default: `db`.
+   */
+  reader?: Db;
+  /** See KEYWORD_CANDIDATES; tests lower it to reach the common-keyword path. */
+  keywordCandidates?: number;
+}
+
 /** Voice rows and shares. Visibility rules are passed in, not decided here. */
 export class VoiceRepository {
+  /** The listing's connection: reads only, never inside a transaction. */
+  private readonly reader: Db;
+  private readonly keywordCandidates: number;
+
   constructor(
     private readonly db: Db,
-    /** See KEYWORD_CANDIDATES; tests lower it to reach the common-keyword path. */
-    private readonly keywordCandidates = KEYWORD_CANDIDATES,
-  ) {}
+    opts: VoiceRepositoryOptions = {},
+  ) {
+    this.reader = opts.reader ?? db;
+    this.keywordCandidates = opts.keywordCandidates ?? KEYWORD_CANDIDATES;
+  }
 
   /** Inserts the voice with its keyword grams, in one transaction. */
   async insert(row: VoiceRow): Promise<void> {
@@ -117,12 +133,13 @@ export class VoiceRepository {
    * voices, the viewer's own (any status) and ready voices shared with them.
    *
    * The page's ids are chosen first, by the cheapest path for the query
-   * (see `pageIds`), then joined with their owners.
+   * (see `pageIds`), then joined with their owners. Every query runs on the
+   * reader (see VoiceRepositoryOptions.reader).
    */
   async list(q: VoiceListQuery): Promise<VoiceWithOwner[]> {
     const ids = await this.pageIds(q);
     if (ids.length === 0) return [];
-    const rows = await this.db
+    const rows = await this.reader
       .selectFrom('voices as v')
       .innerJoin('users', 'users.id', 'v.created_by')
       .selectAll('v')
@@ -167,7 +184,7 @@ export class VoiceRepository {
   private async rarestGram(grams: string[]): Promise<string | undefined> {
     let best: { gram: string; n: number } | undefined;
     for (const gram of grams) {
-      const r = await this.db
+      const r = await this.reader
         .selectFrom((eb) =>
           eb
             .selectFrom('voice_name_grams')
@@ -190,7 +207,7 @@ export class VoiceRepository {
     keyword: string,
     gram: string,
   ): Promise<string[]> {
-    let candidates = this.db
+    let candidates = this.reader
       .selectFrom('voice_name_grams as g')
       .innerJoin('voices', 'voices.id', 'g.voice_id')
       .select(['voices.id', 'voices.voice_name', 'voices.created_at'])
@@ -207,7 +224,7 @@ export class VoiceRepository {
 
   /** A walk of the listing in order, with the filters as SQL (own voices, or LIKE). */
   private async scanPage(q: VoiceListQuery): Promise<string[]> {
-    let page = this.db.selectFrom('voices').select('voices.id');
+    let page = this.reader.selectFrom('voices').select('voices.id');
     page = page.where((eb) => this.visibleTo(eb, q));
     if (q.gender) page = page.where('voices.voice_gender', '=', q.gender);
     if (q.keyword) {
@@ -234,16 +251,16 @@ export class VoiceRepository {
    */
   private async visiblePage(q: VoiceListQuery): Promise<string[]> {
     const end = q.offset + q.limit;
-    let pub = this.db
+    let pub = this.reader
       .selectFrom('voices')
       .select(['voices.id', 'voices.created_at'])
       .where('voices.is_public', '=', 1)
       .where('voices.status', '=', 'ready');
-    let own = this.db
+    let own = this.reader
       .selectFrom('voices')
       .select(['voices.id', 'voices.created_at'])
       .where('voices.created_by', '=', q.viewerId);
-    let shared = this.db
+    let shared = this.reader
       .selectFrom('voice_shares')
       .innerJoin('voices', 'voices.id', 'voice_shares.voice_id')
       .select(['voices.id', 'voices.created_at'])
@@ -257,12 +274,14 @@ export class VoiceRepository {
     const dir = q.order ?? 'asc';
     const firstUpToEnd = <T extends typeof pub>(b: T) =>
       b.orderBy('voices.created_at', dir).orderBy('voices.id', dir).limit(end);
-    const merged = this.db
+    const merged = this.reader
       .selectFrom(firstUpToEnd(pub).as('p'))
       .selectAll()
-      .union(this.db.selectFrom(firstUpToEnd(own).as('o')).selectAll())
-      .union(this.db.selectFrom(firstUpToEnd(shared as unknown as typeof pub).as('s')).selectAll());
-    const rows = await this.db
+      .union(this.reader.selectFrom(firstUpToEnd(own).as('o')).selectAll())
+      .union(
+        this.reader.selectFrom(firstUpToEnd(shared as unknown as typeof pub).as('s')).selectAll(),
+      );
+    const rows = await this.reader
       .selectFrom(merged.as('u'))
       .select('u.id')
       .orderBy('u.created_at', dir)

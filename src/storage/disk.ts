@@ -21,6 +21,12 @@ const TMP = '.tmp';
  * the syscalls and stream turns per byte (see bench/README.md).
  */
 const READ_CHUNK = 1024 * 1024;
+/**
+ * Bytes an upload may have queued for the disk before the socket is paused:
+ * with Node's 16 KiB default every 64 KiB network chunk stalls the upload
+ * until its write lands; with room for a few, they go out as one writev.
+ */
+const WRITE_BUFFER = 1024 * 1024;
 
 /**
  * Blobs as files under one folder. Writes go to `.tmp/<uuid>` and are
@@ -50,7 +56,11 @@ export class DiskBlobStore implements BlobStore {
     await mkdir(path.dirname(tmp), { recursive: true });
     const meter = new Meter(opts.maxBytes ?? Number.POSITIVE_INFINITY, opts.headBytes ?? 4100);
     try {
-      await pipeline(source, meter, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(
+        source,
+        meter,
+        createWriteStream(tmp, { flags: 'wx', highWaterMark: WRITE_BUFFER }),
+      );
       // A multipart file stream that hit its size limit ends quietly but flags itself.
       if ((source as Readable & { truncated?: boolean }).truncated) {
         throw new BlobTooLargeError(opts.maxBytes ?? 0);

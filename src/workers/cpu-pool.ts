@@ -71,12 +71,7 @@ export class CpuPool<M extends TaskMap<M> = CpuTaskMap> {
   constructor(private readonly options: CpuPoolOptions) {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
     const filename = options.filename ?? defaultTaskModule();
-    const typescript = filename.pathname.endsWith('.ts');
-    // Source checkouts (tests, `tsx`) load the TypeScript task module through tsx.
-    const execArgv =
-      typescript && !process.execArgv.some((a) => a.includes('tsx'))
-        ? [...process.execArgv, '--import', 'tsx']
-        : process.execArgv;
+    const execArgv = workerExecArgv(filename);
     this.piscina = new Piscina({
       filename: filename.href,
       minThreads: 0,
@@ -143,6 +138,17 @@ export class CpuPool<M extends TaskMap<M> = CpuTaskMap> {
     this.closed = true;
     await this.piscina.close({ force: true });
   }
+}
+
+/**
+ * The Node flags of a thread that runs `taskModule`: source checkouts (tests,
+ * `tsx`) load a TypeScript task module through tsx.
+ */
+export function workerExecArgv(taskModule: URL): string[] {
+  const typescript = taskModule.pathname.endsWith('.ts');
+  return typescript && !process.execArgv.some((a) => a.includes('tsx'))
+    ? [...process.execArgv, '--import', 'tsx']
+    : process.execArgv;
 }
 
 function defaultTaskModule(): URL {

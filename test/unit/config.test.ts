@@ -11,7 +11,11 @@ describe('loadConfig', () => {
     const dir = tmp();
     const c = loadConfig({ DATA_DIR: dir });
     expect(c.port).toBe(3000);
-    expect(c.database).toEqual({ dialect: 'sqlite', path: path.join(dir, 'timbre.db') });
+    expect(c.database).toEqual({
+      dialect: 'sqlite',
+      path: path.join(dir, 'timbre.db'),
+      readThreads: 2,
+    });
     expect(c.provider.kind).toBe('offline');
     expect(c.storage.dir).toBe(path.join(dir, 'files'));
     expect(c.jwt.accessTtlSec).toBe(600);
@@ -68,6 +72,17 @@ describe('loadConfig', () => {
       dialect: 'mysql',
       url: 'mysql://user:password@localhost/database',
     });
+  });
+
+  it('takes the SQLite reader threads from SQLITE_READ_THREADS, 0 meaning none', () => {
+    const c = loadConfig({ DATA_DIR: tmp(), SQLITE_READ_THREADS: '0' });
+    expect(c.database).toMatchObject({ dialect: 'sqlite', readThreads: 0 });
+    expect(() => loadConfig({ DATA_DIR: tmp(), SQLITE_READ_THREADS: 'many' })).toThrow(
+      /SQLITE_READ_THREADS/,
+    );
+    expect(() => loadConfig({ DATA_DIR: tmp(), SQLITE_READ_THREADS: '65' })).toThrow(
+      /SQLITE_READ_THREADS/,
+    );
   });
 
   it('never enables captcha echo in production', () => {

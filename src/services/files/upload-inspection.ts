@@ -98,7 +98,11 @@ export class UploadInspector {
   /**
    * A PCM WAV is settled from its header (its data chunk is never read
    * again); anything else is probed and decoded, bounded by content seconds
-   * whatever the headers claim, on the worker pool.
+   * whatever the headers claim, on the worker pool. For those formats the
+   * header alone is not trusted on purpose: an MP3, FLAC or M4A header (or a
+   * prefix music-metadata could read) may promise seconds in front of hours,
+   * or of a truncated body, which only decoding the content reveals. So they
+   * are read back once, from the store, after the write.
    */
   private async probe(staged: Staged, type: AllowedType): Promise<AudioFacts> {
     if (type.ext === 'wav') {

@@ -84,7 +84,7 @@ describe.each(dialects)('keyword search and deep pages on %s', (dialect) => {
   beforeAll(async () => {
     t = await createTestDb(dialect);
     await addUsers(t);
-    repo = new VoiceRepository(t.db);
+    repo = new VoiceRepository(t.db, { reader: t.reader });
     const names = [
       'Gentle Narrator',
       'Calm narrator 2',
@@ -140,7 +140,7 @@ describe.each(dialects)('keyword search and deep pages on %s', (dialect) => {
   });
 
   it('gives the same answers when every gram is common (the walking path)', async () => {
-    const walking = new VoiceRepository(t.db, 1);
+    const walking = new VoiceRepository(t.db, { reader: t.reader, keywordCandidates: 1 });
     expect(await list({ keyword: 'narrator' }, walking)).toEqual([
       'Gentle Narrator',
       'Calm narrator 2',
@@ -175,7 +175,7 @@ describe.each(dialects)('keyword search and deep pages on %s', (dialect) => {
       'Calm narrator 2',
       'Gentle Narrator',
     ]);
-    const walking = new VoiceRepository(t.db, 1);
+    const walking = new VoiceRepository(t.db, { reader: t.reader, keywordCandidates: 1 });
     expect(await list({ keyword: 'narrator', order: 'desc' }, walking)).toEqual([
       'Calm narrator 2',
       'Gentle Narrator',
@@ -190,7 +190,7 @@ describe.each(dialects)('the listing without a keyword on %s', (dialect) => {
   beforeAll(async () => {
     t = await createTestDb(dialect);
     await addUsers(t);
-    repo = new VoiceRepository(t.db);
+    repo = new VoiceRepository(t.db, { reader: t.reader });
     // 30 voices: public ready, Alice's own (private, pending), shared with her, others' private.
     for (let n = 1; n <= 30; n++) {
       const kind = n % 5;
@@ -279,7 +279,7 @@ describe.each(dialects)('the keyword index migration on %s', (dialect) => {
         .execute();
       const r = await migrator.migrateToLatest();
       expect(r.error).toBeUndefined();
-      const repo = new VoiceRepository(t.db);
+      const repo = new VoiceRepository(t.db, { reader: t.reader });
       const found = await repo.list({
         viewerId: ALICE,
         onlyMine: false,
