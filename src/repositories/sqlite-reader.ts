@@ -13,6 +13,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import { Piscina } from 'piscina';
+import { ERRORS } from '../errors.js';
 import { workerExecArgv } from '../workers/cpu-pool.js';
 import type { SqliteReadResult, SqliteReadTask } from '../workers/sqlite-read-tasks.js';
 
@@ -21,6 +22,8 @@ export interface SqliteReaderOptions {
   path: string;
   /** Reader threads, each with its own read-only connection. */
   threads: number;
+  /** Reads that may wait for a thread; past it a read fails with 503 (default 128 per thread). */
+  maxQueue?: number;
 }
 
 /**
@@ -59,6 +62,9 @@ function taskModule(): URL {
   return new URL(`../workers/sqlite-read-tasks.${ext}`, import.meta.url);
 }
 
+/** Reads that may wait per reader thread before a request is answered 503. */
+const READS_QUEUED_PER_THREAD = 128;
+
 class SqliteReaderDriver implements Driver {
   private pool: Piscina<SqliteReadTask, SqliteReadResult> | undefined;
   private readonly connection: DatabaseConnection;
@@ -83,17 +89,32 @@ class SqliteReaderDriver implements Driver {
       maxThreads: this.options.threads,
       // A thread keeps its connection and prepared statements: it is not retired when idle.
       idleTimeout: Number.POSITIVE_INFINITY,
+      // Reads wait in a bounded queue; past it the request is told to retry.
+      maxQueue: this.options.maxQueue ?? this.options.threads * READS_QUEUED_PER_THREAD,
       execArgv: workerExecArgv(filename),
     });
   }
 
   private async run<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (!this.pool) throw new Error('the SQLite reader is closed');
-    const result = await this.pool.run({
-      path: this.options.path,
-      sql: query.sql,
-      parameters: query.parameters,
-    });
+    let result: SqliteReadResult;
+    try {
+      result = await this.pool.run({
+        path: this.options.path,
+        sql: query.sql,
+        parameters: query.parameters,
+      });
+    } catch (err) {
+      if ((err as Error | undefined)?.message === 'Task queue is at limit') {
+        throw ERRORS.unavailable('The server is busy', {
+          info: 'Too many database reads are waiting: try again shortly.',
+          headers: { 'retry-after': '2' },
+          extra: { retry_after: 2 },
+          cause: err,
+        });
+      }
+      throw err;
+    }
     return { rows: result.rows as R[] };
   }
 

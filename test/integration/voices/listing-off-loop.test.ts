@@ -1,6 +1,9 @@
 import { sql, type KyselyPlugin, type RootOperationNode } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kysely } from 'kysely';
+import { AppError } from '../../../src/errors.js';
 import { openDatabase } from '../../../src/repositories/db.js';
+import { SqliteReaderDialect } from '../../../src/repositories/sqlite-reader.js';
 import { VoiceRepository } from '../../../src/repositories/voice.repository.js';
 import { createTestDb, type TestDb } from '../../helpers/db.js';
 
@@ -85,6 +88,31 @@ describe('slow SQLite reads run off the event loop', () => {
     } finally {
       await inline.close();
       await memory.close();
+    }
+  });
+
+  it('answers 503 with Retry-After when too many reads wait, and reads again afterwards', async () => {
+    if (t.database.dialect !== 'sqlite') throw new Error('a SQLite test database was expected');
+    const tight = new Kysely<unknown>({
+      dialect: new SqliteReaderDialect({ path: t.database.path, threads: 1, maxQueue: 1 }),
+    });
+    try {
+      // One read runs, one waits; the third finds the queue full.
+      const results = await Promise.allSettled([
+        slowCount.execute(tight),
+        slowCount.execute(tight),
+        slowCount.execute(tight),
+      ]);
+      const refused = results.filter((r) => r.status === 'rejected');
+      expect(refused).toHaveLength(1);
+      const err = (refused[0] as PromiseRejectedResult).reason as AppError;
+      expect(err).toBeInstanceOf(AppError);
+      expect(err.status).toBe(503);
+      expect(err.headers?.['retry-after']).toBe('2');
+      const again = await sql<{ one: number }>`select 1 as one`.execute(tight);
+      expect(again.rows[0]?.one).toBe(1);
+    } finally {
+      await tight.destroy();
     }
   });
 
