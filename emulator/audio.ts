@@ -3,11 +3,12 @@
  * follows the text, encoded as real PCM / WAV / MP3 bytes at the requested rate.
  */
 import { createMp3Encoder, type WasmMediaEncoder } from 'wasm-media-encoders';
+import { OPUS_RATE_FOR, OpusStream } from './opus.js';
 import { countChars } from './text.js';
 import { floatToPcm16, wavHeader } from './wav.js';
 
-/** Formats the emulator can produce. `opus` is a valid DashScope format but is not encoded here. */
-export type AudioFormat = 'pcm' | 'wav' | 'mp3';
+/** Formats the emulator produces (Opus in an Ogg stream, through ffmpeg: see opus.ts). */
+export type AudioFormat = 'pcm' | 'wav' | 'mp3' | 'opus';
 
 export const SAMPLE_RATES = [8000, 16000, 22050, 24000, 44100, 48000] as const;
 
@@ -81,16 +82,53 @@ type Mp3Rate = 8000 | 16000 | 22050 | 24000 | 44100 | 48000;
 export class AudioStreamEncoder {
   private headerSent = false;
   private mp3: WasmMediaEncoder<'audio/mpeg'> | undefined;
+  private opus: OpusStream | undefined;
 
   private constructor(
     readonly format: AudioFormat,
+    /** The rate the audio is made at: the requested one, or its Opus rate for `opus`. */
     readonly sampleRate: number,
   ) {}
 
-  static async create(format: AudioFormat, sampleRate: number): Promise<AudioStreamEncoder> {
+  /** `bitRateKbps` applies to Opus only (DashScope's `bit_rate`). */
+  static async create(
+    format: AudioFormat,
+    sampleRate: number,
+    bitRateKbps = 32,
+  ): Promise<AudioStreamEncoder> {
+    if (format === 'opus') {
+      const rate = OPUS_RATE_FOR[sampleRate];
+      if (rate === undefined) throw new RangeError(`no Opus rate for ${sampleRate} Hz`);
+      const enc = new AudioStreamEncoder(format, rate);
+      enc.opus = new OpusStream(rate, bitRateKbps);
+      return enc;
+    }
     const enc = new AudioStreamEncoder(format, sampleRate);
     if (format === 'mp3') enc.mp3 = await sharedMp3Encoder();
     return enc;
+  }
+
+  /**
+   * One sentence as binary frames of about `parts` each. PCM/WAV frames are cut on sample
+   * boundaries, MP3 anywhere, Opus between whole Ogg pages (the encoder may keep the last few
+   * tens of milliseconds of a sentence until the next one or {@link finish}).
+   */
+  async frames(samples: Float32Array, parts: number): Promise<Buffer[]> {
+    if (this.format === 'opus') return groupPages(await this.opus!.encode(samples), parts);
+    const header = this.format === 'wav' && !this.headerSent ? 44 : 0;
+    return splitFrames(this.encode(samples), parts, header);
+  }
+
+  /** Bytes still held at the end of the task (Opus: the last pages), else none. */
+  async finish(): Promise<Buffer[]> {
+    if (this.format !== 'opus') return [];
+    const tail = await this.opus!.finish();
+    return tail.length === 0 ? [] : [tail];
+  }
+
+  /** Releases the encoder (an Opus task's ffmpeg process). */
+  close(): void {
+    this.opus?.close();
   }
 
   /**
@@ -99,10 +137,12 @@ export class AudioStreamEncoder {
    * values are unverified; clients should not trust them). MP3: each sentence is a run of
    * complete MPEG frames, so the concatenation is a valid stream.
    */
-  encode(samples: Float32Array): Buffer {
+  private encode(samples: Float32Array): Buffer {
     switch (this.format) {
       case 'pcm':
         return floatToPcm16(samples);
+      case 'opus':
+        throw new Error('opus is encoded by frames()');
       case 'wav': {
         const pcm = floatToPcm16(samples);
         if (this.headerSent) return pcm;
@@ -123,6 +163,23 @@ export class AudioStreamEncoder {
       }
     }
   }
+}
+
+/** Whole Ogg pages grouped into at most `parts` frames (none when there are no pages). */
+function groupPages(bytes: Buffer, parts: number): Buffer[] {
+  const pages: Buffer[] = [];
+  for (let off = 0; off + 27 <= bytes.length;) {
+    const segments = bytes[off + 26]!;
+    let len = 27 + segments;
+    for (let i = 0; i < segments; i++) len += bytes[off + 27 + i]!;
+    pages.push(bytes.subarray(off, off + len));
+    off += len;
+  }
+  if (pages.length === 0) return [];
+  const per = Math.ceil(pages.length / Math.max(1, parts));
+  const out: Buffer[] = [];
+  for (let i = 0; i < pages.length; i += per) out.push(Buffer.concat(pages.slice(i, i + per)));
+  return out;
 }
 
 /**

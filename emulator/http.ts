@@ -3,6 +3,7 @@
  * emulator control routes under `/__emulator`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DOC_MESSAGES, docMessageFor } from './errors.js';
 import { judgeSample } from './sample-judge.js';
 import { type EmulatorState, newRequestId } from './state.js';
 import {
@@ -33,8 +34,12 @@ class ApiError extends Error {
 }
 
 const invalid = (message: string): ApiError => new ApiError(400, 'InvalidParameter', message);
+/** A missing or unreadable field: the docs' generic InvalidParameter text. */
+const missing = (): ApiError => invalid(DOC_MESSAGES.invalidParameter);
 const notExist = (): ApiError =>
-  new ApiError(400, 'BadRequest.ResourceNotExist', 'The Required resource not exist.');
+  new ApiError(400, 'BadRequest.ResourceNotExist', DOC_MESSAGES.resourceNotExist);
+const quotaFull = (): ApiError =>
+  new ApiError(400, 'Throttling.AllocationQuota', DOC_MESSAGES.allocationQuota);
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -73,8 +78,7 @@ function isObject(v: unknown): v is Json {
 
 function requireString(input: Json, field: string): string {
   const v = input[field];
-  if (v === undefined || v === null || v === '')
-    throw invalid(`Missing required parameter: ${field}`);
+  if (v === undefined || v === null || v === '') throw missing();
   if (typeof v !== 'string') throw invalid(`Parameter ${field} must be a string`);
   return v;
 }
@@ -115,7 +119,7 @@ export class HttpSide {
     } catch (e) {
       if (res.headersSent) return;
       if (e instanceof ApiError) sendError(res, e.status, e.code, e.message);
-      else sendError(res, 500, 'InternalError', 'emulator internal error');
+      else sendError(res, 500, 'InternalError', DOC_MESSAGES.internalError);
       this.state.log('http-error', { error: String(e) });
     }
   }
@@ -131,7 +135,7 @@ export class HttpSide {
     if (!st.keyAllowed(bearerKey(req.headers.authorization), req.headers.host)) {
       st.statsData.http.unauthorized++;
       req.resume();
-      sendError(res, 401, 'InvalidApiKey', 'Invalid API-key provided.');
+      sendError(res, 401, 'InvalidApiKey', DOC_MESSAGES.invalidApiKey);
       return;
     }
     const raw = await readBody(req);
@@ -161,11 +165,9 @@ export class HttpSide {
     }
 
     try {
-      if (parseError) throw invalid('Request body is not valid JSON');
-      if (!isObject(body)) throw invalid('Request body must be a JSON object');
-      if (body.model !== 'voice-enrollment')
-        throw invalid(`Model not exist or not supported: ${String(body.model)}`);
-      if (!input) throw invalid('Missing required parameter: input');
+      if (parseError || !isObject(body)) throw missing();
+      if (body.model !== 'voice-enrollment') throw invalid(DOC_MESSAGES.modelNotExist);
+      if (!input) throw missing();
       const output = await this.dispatch(action, input);
       const status = 200;
       this.record({ action, status, code: null, faulted: false });
@@ -188,24 +190,19 @@ export class HttpSide {
     switch (fault.kind) {
       case 'throttling':
         rec(429, 'Throttling');
-        sendError(res, 429, 'Throttling', 'Requests rate limit exceeded, please try again later.');
+        sendError(res, 429, 'Throttling', DOC_MESSAGES.throttling);
         return;
       case 'internal-error':
         rec(500, 'InternalError');
-        sendError(
-          res,
-          500,
-          'InternalError',
-          'An internal error has occured, please try again later.',
-        );
+        sendError(res, 500, 'InternalError', DOC_MESSAGES.internalError);
         return;
       case 'model-unavailable':
         rec(503, 'ModelUnavailable');
-        sendError(res, 503, 'ModelUnavailable', 'Model is unavailable, please try again later.');
+        sendError(res, 503, 'ModelUnavailable', DOC_MESSAGES.modelUnavailable);
         return;
       case 'status':
         rec(fault.status, fault.code);
-        sendError(res, fault.status, fault.code, fault.message ?? fault.code);
+        sendError(res, fault.status, fault.code, fault.message ?? docMessageFor(fault.code));
         return;
       case 'non-json': {
         const status = fault.status ?? 502;
@@ -236,8 +233,7 @@ export class HttpSide {
         const targetModel = requireString(input, 'target_model');
         const prefix = requireString(input, 'prefix');
         const url = requireString(input, 'url');
-        if (!isTargetModel(targetModel))
-          throw invalid(`Parameter target_model is not supported: ${targetModel}`);
+        if (!isTargetModel(targetModel)) throw invalid(DOC_MESSAGES.modelNotExist);
         if (!PREFIX_RE.test(prefix))
           throw invalid('Parameter prefix must be 1-10 lowercase letters or digits');
         if (input.language_hints !== undefined) {
@@ -251,16 +247,10 @@ export class HttpSide {
           throw invalid('Parameter max_prompt_audio_length must be a positive number');
         if (input.enable_preprocess !== undefined && typeof input.enable_preprocess !== 'boolean')
           throw invalid('Parameter enable_preprocess must be a boolean');
-        if (st.voiceCount() >= st.opts.quota)
-          throw new ApiError(
-            400,
-            'Throttling.AllocationQuota',
-            `Voice quota exceeded: at most ${st.opts.quota} voices per account`,
-          );
+        if (st.voiceCount() >= st.opts.quota) throw quotaFull();
         await this.checkSample(url);
         // Quota again: a concurrent create may have taken the last slot during the download.
-        if (st.voiceCount() >= st.opts.quota)
-          throw new ApiError(400, 'Throttling.AllocationQuota', 'Voice quota exceeded');
+        if (st.voiceCount() >= st.opts.quota) throw quotaFull();
         // No deduplication: the same request twice makes two voices (create is not idempotent).
         const rec = st.createVoice(prefix, targetModel, url);
         st.log('voice-created', { voiceId: rec.voiceId });
@@ -310,7 +300,7 @@ export class HttpSide {
         return {};
       }
       case null:
-        throw invalid('Missing required parameter: input.action');
+        throw missing();
       default:
         throw invalid(`Unsupported action: ${action}`);
     }
@@ -441,6 +431,11 @@ function applyConfigPatch(opts: EmulatorOptions, patch: Json): void {
     if (typeof patch.forceUndeployed !== 'boolean')
       throw invalid('forceUndeployed must be a boolean');
     opts.forceUndeployed = patch.forceUndeployed;
+  }
+  if (patch.closeAfterTaskFailed !== undefined) {
+    if (typeof patch.closeAfterTaskFailed !== 'boolean')
+      throw invalid('closeAfterTaskFailed must be a boolean');
+    opts.closeAfterTaskFailed = patch.closeAfterTaskFailed;
   }
   if (patch.audioErrorHttpStatus !== undefined) {
     if (patch.audioErrorHttpStatus !== 400 && patch.audioErrorHttpStatus !== 430)

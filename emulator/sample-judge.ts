@@ -6,6 +6,7 @@
 import decode from 'audio-decode';
 import { fileTypeFromBuffer } from 'file-type';
 import { parseBuffer } from 'music-metadata';
+import { DOC_MESSAGES } from './errors.js';
 import type { EmulatorOptions } from './types.js';
 import { parseWav } from './wav.js';
 
@@ -44,7 +45,7 @@ const ACTIVE_FRAME_DBFS = -40;
 /** Below this share of active frames the sample has "too little speech" (silent error). */
 const MIN_ACTIVE_RATIO = 0.2;
 
-const PREPROCESS_ERROR = 'audio preprocess server error';
+const PREPROCESS_ERROR = DOC_MESSAGES.preprocess;
 
 function reject(status: number, code: string, message: string): SampleRejected {
   return { ok: false, status, code, message };
@@ -61,7 +62,7 @@ async function download(url: URL, o: JudgeOptions): Promise<Download> {
     // Unreachable host, refused connection, timeout: the service reports a server error.
     return reject(500, 'InternalError', `${PREPROCESS_ERROR}: failed to download the audio url`);
   }
-  const tooLarge = reject(430, 'Audio.FileSizeExceed', 'File too large');
+  const tooLarge = reject(430, 'Audio.FileSizeExceed', DOC_MESSAGES.fileTooLarge);
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
     return reject(
@@ -130,7 +131,7 @@ export async function judgeSample(rawUrl: string, o: JudgeOptions): Promise<Samp
   try {
     url = new URL(rawUrl);
   } catch {
-    return reject(400, 'InvalidParameter', 'url is invalid');
+    return reject(400, 'InvalidParameter', DOC_MESSAGES.invalidParameter);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     // oss:// temp URLs are resolved by DashScope's own storage, which the emulator does not have.
@@ -141,7 +142,7 @@ export async function judgeSample(rawUrl: string, o: JudgeOptions): Promise<Samp
   if (!dl.ok) return dl;
   const bytes = dl.bytes;
   const audioErr = o.audioErrorHttpStatus;
-  const decoderError = reject(audioErr, 'Audio.DecoderError', 'Decoder audio file failed.');
+  const decoderError = reject(audioErr, 'Audio.DecoderError', DOC_MESSAGES.decoder);
   const unsupported = reject(
     400,
     'BadRequest.UnsupportedFileFormat',
@@ -177,7 +178,7 @@ export async function judgeSample(rawUrl: string, o: JudgeOptions): Promise<Samp
       return decoderError;
     }
   }
-  const rateError = reject(audioErr, 'Audio.AudioRateError', 'File sample rate unsupported');
+  const rateError = reject(audioErr, 'Audio.AudioRateError', DOC_MESSAGES.audioRate);
   if (headerRate !== undefined && headerRate < o.minSampleRateHz) return rateError;
 
   let channel: Float32Array;
@@ -202,7 +203,7 @@ export async function judgeSample(rawUrl: string, o: JudgeOptions): Promise<Samp
       `${PREPROCESS_ERROR}: audio longer than ${o.maxSampleSeconds} seconds`,
     );
   }
-  const short = reject(400, 'Audio.AudioShortError', 'valid audio too short!');
+  const short = reject(400, 'Audio.AudioShortError', DOC_MESSAGES.audioShort);
   if (durationSeconds < o.minSpeechSeconds) return short;
 
   const a = analyse(channel, sampleRate);

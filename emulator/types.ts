@@ -55,6 +55,12 @@ export interface EmulatorOptions {
   taskIdleTimeoutMs: number;
   /** Idle time with no task (after connect or after task-finished) before the server closes. */
   connectionIdleTimeoutMs: number;
+  /**
+   * Close the WebSocket after every task-failed (one reading of the docs). Off by default: a
+   * task-failed ends the task only, and the connection takes a new run-task with a new task_id,
+   * as a pooled connection of the official SDK expects.
+   */
+  closeAfterTaskFailed: boolean;
   /** Timeout for downloading a reference-audio URL. */
   sampleFetchTimeoutMs: number;
   /** Minimum valid (active) speech in a reference sample, seconds. */

@@ -6,13 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import {
-  AudioStreamEncoder,
-  SAMPLE_RATES,
-  splitFrames,
-  synthesize,
-  type AudioFormat,
-} from './audio.js';
+import { AudioStreamEncoder, SAMPLE_RATES, synthesize, type AudioFormat } from './audio.js';
+import { DOC_MESSAGES, docMessageFor } from './errors.js';
 import { bearerKey } from './http.js';
 import type { EmulatorState } from './state.js';
 import { SentenceSplitter, countChars, stripSsml } from './text.js';
@@ -21,7 +16,7 @@ import { type FaultRule, isTargetModel, type TargetModel } from './types.js';
 export const WS_PATH = '/api-ws/v1/inference';
 export const MAX_CHARS_PER_CONTINUE = 20_000;
 export const MAX_CHARS_PER_TASK = 200_000;
-export const CLIENT_TIMEOUT_MESSAGE = 'request timeout after 23 seconds.';
+export const CLIENT_TIMEOUT_MESSAGE = DOC_MESSAGES.clientTimeout;
 
 type Json = Record<string, unknown>;
 
@@ -44,6 +39,8 @@ interface TaskParams {
   ssml: boolean;
   wordTimestamps: boolean;
   seed: number;
+  /** kbps, Opus only. */
+  bitRate: number;
 }
 
 interface Task {
@@ -51,6 +48,8 @@ interface Task {
   params: TaskParams;
   phase: 'starting' | 'started' | 'finishing' | 'done';
   aborted: boolean;
+  /** finish-task with `directive: "cancel"` (the SDK's streaming_cancel): drop unsent audio. */
+  cancelled: boolean;
   splitter: SentenceSplitter;
   /** Counted characters received (limit check). */
   received: number;
@@ -206,7 +205,10 @@ class Connection {
     this.ws.close(code, reason);
   }
 
-  /** task-failed, then the server closes the connection. */
+  /**
+   * task-failed: the task ends (its unsent audio is dropped) and the connection waits for a new
+   * run-task with a new task_id; it is closed only with `closeAfterTaskFailed`.
+   */
   fail(taskId: string, f: TaskFailure): void {
     if (this.closed) return;
     const ws = this.state.statsData.ws;
@@ -224,7 +226,9 @@ class Connection {
         payload: {},
       }),
     );
-    this.close(1000, 'task failed');
+    this.endTask(false);
+    if (this.state.opts.closeAfterTaskFailed) this.close(1000, 'task failed');
+    else this.armIdle();
   }
 
   /** Drop the current task's state (finished, aborted or connection gone). */
@@ -234,6 +238,7 @@ class Connection {
     if (!finished) t.aborted = true;
     t.phase = 'done';
     t.splitter.clear();
+    t.encoder?.close();
     this.state.statsData.ws.activeTasks--;
     clearTimeout(this.taskTimer);
   }
@@ -267,7 +272,7 @@ class Connection {
     const header = isObject(msg) && isObject(msg.header) ? msg.header : undefined;
     const taskId = typeof header?.task_id === 'string' ? header.task_id : '';
     try {
-      if (!isObject(msg) || !header) throw invalid('header can not be null');
+      if (!isObject(msg) || !header) throw invalid(DOC_MESSAGES.invalidParameter);
       const payload = msg.payload;
       if (this.task && this.task.phase !== 'done' && this.task.phase !== 'finishing')
         this.armTaskTimer(this.task);
@@ -291,7 +296,7 @@ class Connection {
       if (e instanceof TaskFailure) this.fail(taskId, e);
       else {
         this.state.log('ws-internal', { error: String(e) });
-        this.fail(taskId, new TaskFailure('InternalError', 'emulator internal error'));
+        this.fail(taskId, new TaskFailure('InternalError', DOC_MESSAGES.internalError));
       }
     }
   }
@@ -303,13 +308,13 @@ class Connection {
     if (typeof id !== 'string' || !/^[0-9a-f]{32}$/i.test(id.replace(/-/g, '')))
       throw invalid('header.task_id must be a UUID (dashes optional)');
     if (header.streaming !== 'duplex') throw invalid('header.streaming must be duplex');
-    if (!isObject(payload)) throw invalid('payload can not be null');
+    if (!isObject(payload)) throw invalid(DOC_MESSAGES.taskNull);
     if (payload.task_group !== 'audio') throw invalid('payload.task_group must be audio');
     if (payload.task !== 'tts') throw invalid('payload.task must be tts');
     if (payload.function !== 'SpeechSynthesizer')
       throw invalid('payload.function must be SpeechSynthesizer');
-    if (!isTargetModel(payload.model)) throw invalid(`Model not found: ${String(payload.model)}`);
-    if (!isObject(payload.input)) throw invalid('task can not be null');
+    if (!isTargetModel(payload.model)) throw invalid(DOC_MESSAGES.modelNotExist);
+    if (!isObject(payload.input)) throw invalid(DOC_MESSAGES.taskNull);
     const p = payload.parameters;
     if (!isObject(p)) throw invalid('payload.parameters can not be null');
     if (p.text_type !== undefined && p.text_type !== 'PlainText')
@@ -318,18 +323,17 @@ class Connection {
     // The SDK sends its own defaults: `format: "Default"` and `sample_rate: 0`
     // mean the service's defaults (mp3, 22050 Hz).
     const format = p.format === undefined || p.format === 'Default' ? 'mp3' : p.format;
-    if (format === 'opus')
-      // A valid DashScope format (not for cosyvoice-v1), but this emulator has no Opus encoder.
-      throw invalid('Parameter format opus is not supported by the emulator');
-    if (format !== 'pcm' && format !== 'wav' && format !== 'mp3')
+    if (format !== 'pcm' && format !== 'wav' && format !== 'mp3' && format !== 'opus')
       throw invalid(`Parameter format is invalid: ${JSON.stringify(format)}`);
+    if (format === 'opus' && payload.model === 'cosyvoice-v1')
+      throw invalid('Parameter format opus is not supported by cosyvoice-v1');
     const sampleRate = p.sample_rate === undefined || p.sample_rate === 0 ? 22050 : p.sample_rate;
     if (typeof sampleRate !== 'number' || !(SAMPLE_RATES as readonly number[]).includes(sampleRate))
       throw invalid(`Parameter sample_rate must be one of ${SAMPLE_RATES.join(', ')}`);
     const volume = numberParam(p, 'volume', 50, 0, 100, true);
     const rate = numberParam(p, 'rate', 1, 0.5, 2, false);
     const pitch = numberParam(p, 'pitch', 1, 0.5, 2, false);
-    numberParam(p, 'bit_rate', 32, 6, 510, true);
+    const bitRate = numberParam(p, 'bit_rate', 32, 6, 510, true);
     const seed = numberParam(p, 'seed', 0, 0, 65535, true);
     const ssml = boolParam(p, 'enable_ssml');
     const wordTimestamps = boolParam(p, 'word_timestamp_enabled');
@@ -346,6 +350,7 @@ class Connection {
         ssml,
         wordTimestamps,
         seed,
+        bitRate,
       },
     };
   }
@@ -354,7 +359,7 @@ class Connection {
   private checkVoice(params: TaskParams): void {
     if (this.state.opts.builtinVoices.includes(params.voice)) return;
     const v = this.state.getVoice(params.voice);
-    const prefix = '[tts:]Engine return error code: 418';
+    const prefix = DOC_MESSAGES.engine418;
     if (!v) throw invalid(`${prefix} (voice not found: ${params.voice})`);
     if (v.status !== 'OK') throw invalid(`${prefix} (voice status is ${v.status})`);
     if (v.target_model !== params.model)
@@ -377,6 +382,7 @@ class Connection {
       params,
       phase: 'starting',
       aborted: false,
+      cancelled: false,
       splitter: new SentenceSplitter(),
       received: 0,
       characters: 0,
@@ -397,8 +403,16 @@ class Connection {
     const fault = this.state.takeFault('ws', 'run-task');
     this.enqueue(task, async () => {
       if (fault && !(await this.applyStartFault(task, fault))) return;
-      task.encoder = await AudioStreamEncoder.create(params.format, params.sampleRate);
-      if (task.aborted || this.closed) return;
+      task.encoder = await AudioStreamEncoder.create(
+        params.format,
+        params.sampleRate,
+        params.bitRate,
+      );
+      // An Opus encoder is a process: stop it if the task ended meanwhile.
+      if (task.aborted || this.closed) {
+        task.encoder.close();
+        return;
+      }
       task.phase = 'started';
       this.sendEvent(task.id, 'task-started', {});
     });
@@ -416,28 +430,16 @@ class Connection {
       case 'hang':
         return false;
       case 'throttling':
-        this.fail(
-          task.id,
-          new TaskFailure('Throttling', 'Requests rate limit exceeded, please try again later.'),
-        );
+        this.fail(task.id, new TaskFailure('Throttling', DOC_MESSAGES.throttling));
         return false;
       case 'internal-error':
-        this.fail(
-          task.id,
-          new TaskFailure(
-            'InternalError',
-            'An internal error has occured, please try again later.',
-          ),
-        );
+        this.fail(task.id, new TaskFailure('InternalError', DOC_MESSAGES.internalError));
         return false;
       case 'model-unavailable':
-        this.fail(
-          task.id,
-          new TaskFailure('ModelUnavailable', 'Model is unavailable, please try again later.'),
-        );
+        this.fail(task.id, new TaskFailure('ModelUnavailable', DOC_MESSAGES.modelUnavailable));
         return false;
       case 'status':
-        this.fail(task.id, new TaskFailure(fault.code, fault.message ?? fault.code));
+        this.fail(task.id, new TaskFailure(fault.code, fault.message ?? docMessageFor(fault.code)));
         return false;
       case 'non-json':
         if (!this.closed) this.ws.send(fault.body ?? '<html><body>502 Bad Gateway</body></html>');
@@ -458,10 +460,10 @@ class Connection {
 
   private continueTask(taskId: string, _header: Json, payload: unknown): void {
     const t = this.activeTask(taskId, 'continue-task');
-    if (!isObject(payload) || !isObject(payload.input)) throw invalid('task can not be null');
+    if (!isObject(payload) || !isObject(payload.input)) throw invalid(DOC_MESSAGES.taskNull);
     const input = payload.input;
     t.continues++;
-    if (t.params.ssml && t.continues > 1) throw invalid('Text request limit violated, expected 1.');
+    if (t.params.ssml && t.continues > 1) throw invalid(DOC_MESSAGES.ssmlOnce);
     const text = input.text ?? '';
     if (typeof text !== 'string') throw invalid('input.text must be a string');
     const spoken = t.params.ssml ? stripSsml(text) : text;
@@ -480,14 +482,34 @@ class Connection {
 
   private finishTask(taskId: string, _header: Json, payload: unknown): void {
     const t = this.activeTask(taskId, 'finish-task');
-    if (!isObject(payload) || !isObject(payload.input)) throw invalid('task can not be null');
+    if (!isObject(payload) || !isObject(payload.input)) throw invalid(DOC_MESSAGES.taskNull);
     t.phase = 'finishing';
     clearTimeout(this.taskTimer);
-    this.enqueueSentences(t, t.splitter.flush());
+    if (payload.input.directive === 'cancel') {
+      // The SDK's streaming_cancel: stop early, drop what is not sent, still answer task-finished.
+      t.cancelled = true;
+      t.splitter.clear();
+    } else {
+      this.enqueueSentences(t, t.splitter.flush());
+    }
     this.enqueue(t, async () => {
       if (t.dropAfterFrames !== undefined && t.framesSent >= t.dropAfterFrames) {
         this.drop(t);
         return;
+      }
+      // Opus: the pages the encoder held back, end of stream included.
+      const tail = await t.encoder!.finish();
+      if (t.aborted || this.closed) return;
+      if (!t.cancelled) {
+        const index = Math.max(0, t.sentenceIndex - 1);
+        for (const frame of tail) {
+          this.sendEvent(t.id, 'result-generated', {
+            output: { type: 'sentence-synthesis', sentence: { index, words: [] } },
+          });
+          await this.sendBinary(frame);
+          t.framesSent++;
+          this.state.statsData.ws.binaryFramesSent++;
+        }
       }
       const payloadOut: Json = {
         output: { sentence: { words: t.words } },
@@ -526,7 +548,7 @@ class Connection {
       })
       .catch((e: unknown) => {
         this.state.log('ws-internal', { error: String(e) });
-        this.fail(task.id, new TaskFailure('InternalError', 'emulator internal error'));
+        this.fail(task.id, new TaskFailure('InternalError', DOC_MESSAGES.internalError));
       });
   }
 
@@ -541,6 +563,7 @@ class Connection {
 
   /** One sentence: begin, (synthesis + binary) x N, end. */
   private async speak(t: Task, text: string, usageChars: number): Promise<void> {
+    if (t.cancelled) return;
     const o = this.state.opts;
     if (o.sentenceDelayMs > 0) {
       await sleep(o.sentenceDelayMs);
@@ -551,21 +574,24 @@ class Connection {
     this.sendEvent(t.id, 'result-generated', {
       output: { type: 'sentence-begin', sentence: { index, words: [] }, original_text: text },
     });
+    const encoder = t.encoder!;
+    // Opus audio is made at its Opus rate (see opus.ts).
+    const sampleRate = encoder.sampleRate;
     const samples = synthesize(text, {
-      sampleRate: p.sampleRate,
+      sampleRate,
       volume: p.volume,
       rate: p.rate,
       pitch: p.pitch,
       secondsPerChar: o.audioSecondsPerChar,
       seed: p.seed + hash(p.voice),
     });
-    const durationMs = (samples.length / p.sampleRate) * 1000;
-    const encoder = t.encoder!;
-    const header = p.format === 'wav' && index === 0 ? 44 : 0;
-    const bytes = encoder.encode(samples);
-    const frames = splitFrames(bytes, Math.ceil(durationMs / Math.max(1, o.audioChunkMs)), header);
+    const durationMs = (samples.length / sampleRate) * 1000;
+    const frames = await encoder.frames(
+      samples,
+      Math.ceil(durationMs / Math.max(1, o.audioChunkMs)),
+    );
     for (const frame of frames) {
-      if (t.aborted || this.closed) return;
+      if (t.aborted || t.cancelled || this.closed) return;
       if (t.dropAfterFrames !== undefined && t.framesSent >= t.dropAfterFrames) {
         this.drop(t);
         return;

@@ -1,11 +1,14 @@
 import decode from 'audio-decode';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegPath } from '../opus.js';
 import { type EmulatorHandle, startEmulator } from '../server.js';
 import {
   KEY,
   WsClient,
   audioOf,
   continueTask,
+  eventsOf,
   finishTask,
   newTaskId,
   runTask,
@@ -139,5 +142,78 @@ describe('synthesized audio', () => {
     const short = audioOf(await synth({ format: 'pcm', sample_rate: 16000 }, 'Hi there. ')).length;
     const long = audioOf(await synth({ format: 'pcm', sample_rate: 16000 }, TEXT + TEXT)).length;
     expect(long).toBeGreaterThan(short * 5);
+  });
+});
+
+/** The Ogg pages of a byte run, throwing when it does not split into whole pages. */
+function oggPages(bytes: Buffer): { type: number; packet: Buffer }[] {
+  const pages: { type: number; packet: Buffer }[] = [];
+  let off = 0;
+  while (off < bytes.length) {
+    expect(bytes.toString('latin1', off, off + 4)).toBe('OggS');
+    const segments = bytes[off + 26]!;
+    let body = 0;
+    for (let i = 0; i < segments; i++) body += bytes[off + 27 + i]!;
+    const start = off + 27 + segments;
+    pages.push({ type: bytes[off + 5]!, packet: bytes.subarray(start, start + body) });
+    off = start + body;
+  }
+  expect(off).toBe(bytes.length);
+  return pages;
+}
+
+/** Decodes Ogg/Opus with the same static ffmpeg to 48 kHz mono 16-bit PCM. */
+function decodeOpus(ogg: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(ffmpegPath(), [
+      ...['-hide_banner', '-loglevel', 'error', '-f', 'ogg', '-i', 'pipe:0'],
+      ...['-f', 's16le', '-ar', '48000', '-ac', '1', 'pipe:1'],
+    ]);
+    const out: Buffer[] = [];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.on('error', reject);
+    p.on('close', (code) =>
+      code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`ffmpeg exited ${code}`)),
+    );
+    p.stdin.end(ogg);
+  });
+}
+
+describe('Opus output', () => {
+  it.each([
+    [8000, 8000],
+    [16000, 16000],
+    [22050, 24000],
+    [24000, 24000],
+    [44100, 48000],
+    [48000, 48000],
+  ])(
+    'streams whole Ogg/Opus pages per binary frame; %i Hz is encoded at %i Hz',
+    async (rate, opusRate) => {
+      const msgs = await synth({ format: 'opus', sample_rate: rate });
+      const frames = msgs.filter((m) => m.kind === 'binary');
+      expect(frames.length).toBeGreaterThan(1);
+      for (const f of frames) oggPages(f.data); // every frame is whole pages
+      const pages = oggPages(audioOf(msgs));
+      const head = pages[0]!.packet;
+      expect(head.toString('latin1', 0, 8)).toBe('OpusHead');
+      expect(head.readUInt32LE(12)).toBe(opusRate); // input sample rate
+      expect(pages[1]!.packet.toString('latin1', 0, 8)).toBe('OpusTags');
+      expect(pages.at(-1)!.type & 4).toBe(4); // end of stream
+      expect(eventsOf(msgs).at(-1)!.event).toBe('task-finished');
+    },
+  );
+
+  it('decodes to audio of the expected length, and bit_rate changes the size', async () => {
+    const ogg = audioOf(await synth({ format: 'opus', sample_rate: 24000, bit_rate: 64 }));
+    const pcm = await decodeOpus(ogg);
+    const seconds = pcm.length / 2 / 48000;
+    expect(seconds).toBeGreaterThan(CHARS * SECONDS_PER_CHAR * 0.8);
+    expect(seconds).toBeLessThan(CHARS * SECONDS_PER_CHAR * 1.5 + 0.3);
+    expect(rms(new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2), 32768)).toBeGreaterThan(
+      0.02,
+    );
+    const small = audioOf(await synth({ format: 'opus', sample_rate: 24000, bit_rate: 8 }));
+    expect(small.length).toBeLessThan(ogg.length);
   });
 });

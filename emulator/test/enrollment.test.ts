@@ -411,3 +411,59 @@ describe('programmatic and HTTP control', () => {
     expect(s.calls.map((c) => c.status)).toEqual([200, 200, 400]);
   });
 });
+
+describe('errors worded as the DashScope docs word them', () => {
+  const generic = 'Required parameter(s) missing or invalid, please check the request parameters.';
+
+  it.each([
+    ['a missing field', () => enroll(emu, { action: 'create_voice', prefix: 'a' }), generic],
+    ['no input.action', () => enroll(emu, {}), generic],
+    ['a body that is not JSON', () => rawPost(customization(), '{not json'), generic],
+    [
+      'an unknown enrollment model',
+      () => rawPost(customization(), { model: 'voice-nope', input: { action: 'list_voice' } }),
+      'Model not exist.',
+    ],
+    ['an unknown target_model', () => create('abc', 'cosyvoice-v9'), 'Model not exist.'],
+  ] as const)('answers %s with 400 InvalidParameter', async (_name, call, message) => {
+    const r = await call();
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ code: 'InvalidParameter', message });
+  });
+
+  it('answers an unknown voice with "The Required resource not exist."', async () => {
+    const r = await enroll(emu, { action: 'query_voice', voice_id: 'cosyvoice-v2-x-0' });
+    expect([r.status, r.body.code, r.body.message]).toEqual([
+      400,
+      'BadRequest.ResourceNotExist',
+      'The Required resource not exist.',
+    ]);
+  });
+
+  it('answers a bad key with 401 "Invalid API-key provided."', async () => {
+    const r = await enroll(emu, { action: 'list_voice' }, 'sk-wrong');
+    expect([r.status, r.body.code, r.body.message]).toEqual([
+      401,
+      'InvalidApiKey',
+      'Invalid API-key provided.',
+    ]);
+  });
+
+  it('answers a full voice quota with Throttling.AllocationQuota and its documented text', async () => {
+    emu.configure({ quota: 0 });
+    const r = await create();
+    expect([r.status, r.body.code, r.body.message]).toEqual([
+      400,
+      'Throttling.AllocationQuota',
+      'Allocated quota exceeded, please increase your quota limit.',
+    ]);
+  });
+
+  it('words a status fault without a message with the documented text of its code', async () => {
+    emu.injectFault({ target: 'http', kind: 'status', status: 400, code: 'Arrearage' });
+    const r = await enroll(emu, { action: 'list_voice' });
+    expect(r.body.message).toBe(
+      'Access denied, please make sure your account is in good standing.',
+    );
+  });
+});

@@ -39,7 +39,11 @@ describe('HTTP fault injection', () => {
     emu.injectFault({ target: 'http', kind: 'throttling' });
     const r = await list();
     expect(r.status).toBe(429);
-    expect(r.body).toMatchObject({ code: 'Throttling', request_id: expect.any(String) });
+    expect(r.body).toMatchObject({
+      code: 'Throttling',
+      message: 'Requests throttling triggered.',
+      request_id: expect.any(String),
+    });
     expect((await list()).status).toBe(200);
   });
 
@@ -172,17 +176,24 @@ describe('WebSocket fault injection', () => {
   });
 
   it.each([
-    ['throttling', 'Throttling'],
-    ['internal-error', 'InternalError'],
-    ['model-unavailable', 'ModelUnavailable'],
+    ['throttling', 'Throttling', 'Requests throttling triggered.'],
+    [
+      'internal-error',
+      'InternalError',
+      'An internal error has occured, please try again later or contact service support.',
+    ],
+    ['model-unavailable', 'ModelUnavailable', 'Model is unavailable, please try again later.'],
   ] as const)(
-    'answers run-task with task-failed for a %s fault, then closes',
-    async (kind, code) => {
+    'answers run-task with task-failed for a %s fault, worded as the docs, then takes a new task',
+    async (kind, code, message) => {
       emu.injectFault({ target: 'ws', kind });
       const c = await open(newTaskId());
       const m = await c.expectEvent('task-failed');
       expect(m.data.header.error_code).toBe(code);
-      await c.closed;
+      expect(m.data.header.error_message).toBe(message);
+      c.send(runTask(newTaskId(), 'cosyvoice-v2', { voice: VOICE }));
+      await c.expectEvent('task-started');
+      c.close();
     },
   );
 

@@ -51,8 +51,11 @@ async function started(params: Record<string, unknown> = {}, model = MODEL) {
   return { c, id, ev };
 }
 
-/** Expect task-failed with this code (and message), then the server closing the socket. */
-async function expectFailedThenClosed(c: WsClient, code: string, message?: string | RegExp) {
+/**
+ * Expect task-failed with this code (and message), worded as the docs word it; then the
+ * connection is still open and runs a new task with a new task_id to the end.
+ */
+async function expectFailedThenReusable(c: WsClient, code: string, message?: string | RegExp) {
   const msgs = await c.collect(['task-failed']);
   const failed = eventsOf(msgs).find((m) => m.event === 'task-failed');
   expect(
@@ -63,8 +66,15 @@ async function expectFailedThenClosed(c: WsClient, code: string, message?: strin
   if (message !== undefined) expect(failed!.data.header.error_message).toMatch(message);
   expect(failed!.data.header.attributes).toEqual({});
   expect(failed!.data.payload).toEqual({});
-  const closed = await c.closed;
-  expect(closed.code).toBe(1000);
+  const next = newTaskId();
+  c.send(runTask(next, MODEL, { voice: 'longxiaochun' }));
+  await c.expectEvent('task-started');
+  c.send(continueTask(next, 'Still here.'));
+  c.send(finishTask(next));
+  const after = eventsOf(await c.collect());
+  expect(after.at(-1)!.event).toBe('task-finished');
+  expect(after.at(-1)!.data.header.task_id).toBe(next);
+  c.close();
   return failed!;
 }
 
@@ -232,7 +242,7 @@ describe('run-task validation', () => {
     ['an unknown model', (id) => runTask(id, 'cosyvoice-v9', {})],
     ['no payload.input', (id) => runTask(id, MODEL, {}, { payload: { input: undefined } })],
     ['format flac', (id) => runTask(id, MODEL, { format: 'flac' })],
-    ['format opus (not encodable by the emulator)', (id) => runTask(id, MODEL, { format: 'opus' })],
+    ['format opus with cosyvoice-v1', (id) => runTask(id, 'cosyvoice-v1', { format: 'opus' })],
     ['sample_rate 12345', (id) => runTask(id, MODEL, { sample_rate: 12345 })],
     ['volume 101', (id) => runTask(id, MODEL, { volume: 101 })],
     ['volume -1', (id) => runTask(id, MODEL, { volume: -1 })],
@@ -244,20 +254,23 @@ describe('run-task validation', () => {
     ['no voice', (id) => runTask(id, MODEL, { voice: undefined })],
   ];
 
-  it.each(bad)('fails run-task with %s as InvalidParameter, then closes', async (_name, make) => {
-    const c = await WsClient.open(emu.wsUrl);
-    const msg = make(newTaskId());
-    const params = (msg.payload as { parameters: Record<string, unknown> }).parameters;
-    if (!('voice' in params) || params.voice !== undefined) params.voice ??= voice;
-    if (params.voice === undefined) delete params.voice;
-    c.send(msg);
-    await expectFailedThenClosed(c, 'InvalidParameter');
-  });
+  it.each(bad)(
+    'fails run-task with %s as InvalidParameter, and the connection takes a new task',
+    async (_name, make) => {
+      const c = await WsClient.open(emu.wsUrl);
+      const msg = make(newTaskId());
+      const params = (msg.payload as { parameters: Record<string, unknown> }).parameters;
+      if (!('voice' in params) || params.voice !== undefined) params.voice ??= voice;
+      if (params.voice === undefined) delete params.voice;
+      c.send(msg);
+      await expectFailedThenReusable(c, 'InvalidParameter');
+    },
+  );
 
   it('fails a run-task without payload.input with "task can not be null"', async () => {
     const c = await WsClient.open(emu.wsUrl);
     c.send(runTask(newTaskId(), MODEL, { voice }, { payload: { input: undefined } }));
-    await expectFailedThenClosed(c, 'InvalidParameter', 'task can not be null');
+    await expectFailedThenReusable(c, 'InvalidParameter', 'task can not be null');
   });
 
   it('accepts unknown parameters and the SDK extras (seed, type, hot_fix)', async () => {
@@ -286,7 +299,7 @@ describe('run-task validation', () => {
       header: { action: 'pause-task', task_id: newTaskId(), streaming: 'duplex' },
       payload: {},
     });
-    await expectFailedThenClosed(c, 'InvalidParameter');
+    await expectFailedThenReusable(c, 'InvalidParameter');
   });
 });
 
@@ -296,13 +309,13 @@ describe('voice checks', () => {
     c.send(
       runTask(newTaskId(), MODEL, { voice: 'cosyvoice-v2-ghost-0123456789abcdef0123456789abcdef' }),
     );
-    await expectFailedThenClosed(c, 'InvalidParameter');
+    await expectFailedThenReusable(c, 'InvalidParameter');
   });
 
   it('fails a voice used with a model other than its target_model', async () => {
     const c = await WsClient.open(emu.wsUrl);
     c.send(runTask(newTaskId(), 'cosyvoice-v3-plus', { voice }));
-    await expectFailedThenClosed(c, 'InvalidParameter', /cosyvoice-v2/);
+    await expectFailedThenReusable(c, 'InvalidParameter', /cosyvoice-v2/);
   });
 
   it.each(['DEPLOYING', 'UNDEPLOYED'] as const)(
@@ -312,7 +325,7 @@ describe('voice checks', () => {
       try {
         const c = await WsClient.open(emu.wsUrl);
         c.send(runTask(newTaskId(), MODEL, { voice }));
-        await expectFailedThenClosed(c, 'InvalidParameter', new RegExp(status));
+        await expectFailedThenReusable(c, 'InvalidParameter', new RegExp(status));
       } finally {
         emu.setVoiceStatus(voice, 'OK');
       }
@@ -334,19 +347,19 @@ describe('text rules', () => {
     const id = newTaskId();
     c.send(runTask(id, MODEL, { voice }));
     c.send(continueTask(id, 'too early.'));
-    await expectFailedThenClosed(c, 'InvalidParameter', /before task-started/);
+    await expectFailedThenReusable(c, 'InvalidParameter', /before task-started/);
   });
 
   it('fails a continue-task with the wrong task_id', async () => {
     const { c } = await started();
     c.send(continueTask(newTaskId(), 'whose task is this.'));
-    await expectFailedThenClosed(c, 'InvalidParameter');
+    await expectFailedThenReusable(c, 'InvalidParameter');
   });
 
   it('fails a continue-task without a running task', async () => {
     const c = await WsClient.open(emu.wsUrl);
     c.send(continueTask(newTaskId(), 'hello.'));
-    await expectFailedThenClosed(c, 'InvalidParameter');
+    await expectFailedThenReusable(c, 'InvalidParameter');
   });
 
   it('accepts 20,000 characters in one continue-task and fails 20,001', async () => {
@@ -354,7 +367,7 @@ describe('text rules', () => {
     c.send(continueTask(id, 'a'.repeat(20_000)));
     await expect(c.next(200)).rejects.toThrow(/timeout/);
     c.send(continueTask(id, 'b'.repeat(20_001)));
-    await expectFailedThenClosed(c, 'InvalidParameter', /20000/);
+    await expectFailedThenReusable(c, 'InvalidParameter', /20000/);
   });
 
   it('counts CJK ideographs as 2 toward the 20,000 limit (10,001 ideographs fail)', async () => {
@@ -362,7 +375,7 @@ describe('text rules', () => {
     c.send(continueTask(id, '字'.repeat(10_000)));
     await expect(c.next(200)).rejects.toThrow(/timeout/);
     c.send(continueTask(id, '字'.repeat(10_001)));
-    await expectFailedThenClosed(c, 'InvalidParameter');
+    await expectFailedThenReusable(c, 'InvalidParameter');
   });
 
   it('fails a task once it exceeds 200,000 characters in total', async () => {
@@ -370,14 +383,14 @@ describe('text rules', () => {
     for (let i = 0; i < 10; i++) c.send(continueTask(id, 'c'.repeat(20_000)));
     await expect(c.next(300)).rejects.toThrow(/timeout/);
     c.send(continueTask(id, 'd'));
-    await expectFailedThenClosed(c, 'InvalidParameter', /200000/);
+    await expectFailedThenReusable(c, 'InvalidParameter', /200000/);
   });
 
   it('with enable_ssml fails a second continue-task with "Text request limit violated, expected 1."', async () => {
     const { c, id } = await started({ enable_ssml: true });
     c.send(continueTask(id, '<speak>Hello.</speak>'));
     c.send(continueTask(id, '<speak>Again.</speak>'));
-    const failed = await expectFailedThenClosed(c, 'InvalidParameter');
+    const failed = await expectFailedThenReusable(c, 'InvalidParameter');
     expect(failed.data.header.error_message).toBe('Text request limit violated, expected 1.');
   });
 
@@ -415,11 +428,11 @@ describe('text rules', () => {
 });
 
 describe('timers', () => {
-  it('fails an idle task with CLIENT_ERROR "request timeout after 23 seconds." then closes', async () => {
+  it('fails an idle task with CLIENT_ERROR "request timeout after 23 seconds.", and the connection takes a new task', async () => {
     const { c, id } = await started();
     c.send(continueTask(id, 'Waiting'));
     const t0 = Date.now();
-    const failed = await expectFailedThenClosed(
+    const failed = await expectFailedThenReusable(
       c,
       'CLIENT_ERROR',
       'request timeout after 23 seconds.',
@@ -505,7 +518,73 @@ describe('connection reuse and lifecycle', () => {
     c.send(finishTask(id));
     await c.collect();
     c.send(runTask(id, MODEL, { voice }));
-    await expectFailedThenClosed(c, 'InvalidParameter', /already/);
+    await expectFailedThenReusable(c, 'InvalidParameter', /already/);
+  });
+
+  it('runs tasks with new task_ids one after another on one connection, after a task-failed too', async () => {
+    const c = await WsClient.open(emu.wsUrl);
+    const run = async (text: string): Promise<string> => {
+      const id = newTaskId();
+      c.send(runTask(id, MODEL, { voice }));
+      await c.expectEvent('task-started');
+      c.send(continueTask(id, text));
+      c.send(finishTask(id));
+      const last = eventsOf(await c.collect()).at(-1)!;
+      expect([last.event, last.data.header.task_id]).toEqual(['task-finished', id]);
+      return id;
+    };
+    await run('First.');
+    await run('Second.');
+    // A task that fails (a voice the engine refuses)…
+    const bad = newTaskId();
+    c.send(runTask(bad, MODEL, { voice: 'cosyvoice-v2-ghost-0123456789abcdef0123456789abcdef' }));
+    const failed = await c.expectEvent('task-failed');
+    expect(failed.data.header.task_id).toBe(bad);
+    // …one that fails mid-task (text before the limit, then over it)…
+    const mid = newTaskId();
+    c.send(runTask(mid, MODEL, { voice }));
+    await c.expectEvent('task-started');
+    c.send(continueTask(mid, 'x'.repeat(20_001)));
+    expect((await c.expectEvent('task-failed')).data.header.task_id).toBe(mid);
+    // …and the connection still takes new tasks.
+    await run('Third.');
+    await run('Fourth.');
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    c.close();
+  });
+
+  it('cancels a task on finish-task with directive "cancel" (the SDK streaming_cancel), then takes a new one', async () => {
+    emu.configure({ sentenceDelayMs: 100 });
+    const { c, id } = await started();
+    c.send(continueTask(id, 'One. Two. Three. Four. Five. Six. '));
+    await c.expectEvent('result-generated');
+    c.send({
+      header: { action: 'finish-task', task_id: id, streaming: 'duplex' },
+      payload: { input: { directive: 'cancel' } },
+    });
+    const msgs = await c.collect();
+    const last = eventsOf(msgs).at(-1)!;
+    expect([last.event, last.data.header.task_id]).toEqual(['task-finished', id]);
+    const ends = eventsOf(msgs).filter((m) => m.data.payload?.output?.type === 'sentence-end');
+    expect(ends.length).toBeLessThan(5);
+    emu.configure({ sentenceDelayMs: 0 });
+    const next = newTaskId();
+    c.send(runTask(next, MODEL, { voice }));
+    await c.expectEvent('task-started');
+    c.close();
+  });
+
+  it('closes after task-failed when configured to (closeAfterTaskFailed)', async () => {
+    emu.configure({ closeAfterTaskFailed: true });
+    try {
+      const c = await WsClient.open(emu.wsUrl);
+      c.send(runTask(newTaskId(), 'no-such-model', { voice }));
+      const failed = await c.expectEvent('task-failed');
+      expect(failed.data.header.error_message).toBe('Model not exist.');
+      expect((await c.closed).code).toBe(1000);
+    } finally {
+      emu.configure({ closeAfterTaskFailed: false });
+    }
   });
 
   it('silently aborts a running task when a new run-task arrives', async () => {

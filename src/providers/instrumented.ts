@@ -12,8 +12,20 @@ export type ProviderOperation = 'create' | 'query' | 'list' | 'delete' | 'synthe
 export type CallObserver = (op: ProviderOperation, outcome: string, seconds: number) => void;
 
 /**
- * Wraps any provider and reports each call's operation, outcome (`ok` or the
- * ProviderError kind) and duration — the seed's "provider call success rate".
+ * The outcome of a failed call: the ProviderError kind, `aborted` when the
+ * caller's signal cancelled it (providers rethrow the signal's AbortError),
+ * else `error`.
+ */
+function outcomeOf(err: unknown): string {
+  if (err instanceof ProviderError) return err.kind;
+  if (err instanceof Error && err.name === 'AbortError') return 'aborted';
+  return 'error';
+}
+
+/**
+ * Wraps any provider and reports each call's operation, outcome (`ok`, the
+ * ProviderError kind, `aborted` or `error`) and duration — the seed's
+ * "provider call success rate". The one place provider calls are measured.
  */
 export class InstrumentedProvider implements VoiceProvider {
   constructor(
@@ -38,11 +50,7 @@ export class InstrumentedProvider implements VoiceProvider {
       this.observe(op, 'ok', (performance.now() - t0) / 1000);
       return r;
     } catch (err) {
-      this.observe(
-        op,
-        err instanceof ProviderError ? err.kind : 'error',
-        (performance.now() - t0) / 1000,
-      );
+      this.observe(op, outcomeOf(err), (performance.now() - t0) / 1000);
       throw err;
     }
   }
@@ -62,16 +70,16 @@ export class InstrumentedProvider implements VoiceProvider {
 
   async *synthesize(input: SynthesizeInput): AsyncIterable<Uint8Array> {
     const t0 = performance.now();
+    // A reader that stops early ends this generator through return(): aborted.
+    let outcome = 'aborted';
     try {
       yield* this.inner.synthesize(input);
-      this.observe('synthesize', 'ok', (performance.now() - t0) / 1000);
+      outcome = 'ok';
     } catch (err) {
-      this.observe(
-        'synthesize',
-        err instanceof ProviderError ? err.kind : 'error',
-        (performance.now() - t0) / 1000,
-      );
+      outcome = outcomeOf(err);
       throw err;
+    } finally {
+      this.observe('synthesize', outcome, (performance.now() - t0) / 1000);
     }
   }
 

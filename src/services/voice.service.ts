@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
+import { isOutputSampleRate, OUTPUT_SAMPLE_RATES } from '../audio/encode.js';
 import type { QualityReport } from '../audio/index.js';
 import { JsonCache } from '../cache/cache.js';
 import type { AudioWork } from '../workers/audio-work.js';
@@ -631,8 +632,8 @@ export class VoiceService {
     if (!['mp3', 'wav', 'pcm'].includes(format))
       throw ERRORS.badRequest("format must be 'mp3', 'wav' or 'pcm'");
     const sampleRate = input.sample_rate === undefined ? 22050 : Number(input.sample_rate);
-    if (![8000, 16000, 22050, 24000, 44100, 48000].includes(sampleRate)) {
-      throw ERRORS.badRequest('sample_rate must be one of 8000, 16000, 22050, 24000, 44100, 48000');
+    if (!isOutputSampleRate(sampleRate)) {
+      throw ERRORS.badRequest(`sample_rate must be one of ${OUTPUT_SAMPLE_RATES.join(', ')}`);
     }
     const num = (val: number | undefined, name: string, lo: number, hi: number, dflt: number) => {
       if (val === undefined) return dflt;

@@ -1,5 +1,3 @@
-import type { ProviderErrorKind } from '../provider.js';
-
 /** The subset of a pino logger the client uses (a pino logger fits). */
 export interface DashScopeLogger {
   info(obj: object, msg?: string): void;
@@ -7,15 +5,6 @@ export interface DashScopeLogger {
   error(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
 }
-
-/** One enrollment action, or a whole synthesis. */
-export type DashScopeOperation = 'create' | 'query' | 'list' | 'update' | 'delete' | 'synthesize';
-
-/**
- * `ok`, the ProviderError kind of a failure, or `aborted` when the caller's
- * signal cancelled the call (or a synthesis stream was abandoned early).
- */
-export type DashScopeCallOutcome = 'ok' | ProviderErrorKind | 'aborted';
 
 export interface DashScopeProviderOptions {
   /** DashScope API key; keys are per region (Beijing vs Singapore). */
@@ -81,12 +70,6 @@ export interface DashScopeProviderOptions {
   listPageSize?: number;
 
   logger?: DashScopeLogger;
-  /** Metrics hook, called once per public call; must not throw (errors are swallowed). */
-  onCall?: (
-    operation: DashScopeOperation,
-    outcome: DashScopeCallOutcome,
-    durationMs: number,
-  ) => void;
   /** `user-agent` on HTTP calls and the WebSocket upgrade, default `timbre/<version> (dashscope-client)`. */
   userAgent?: string;
   /** Injectable for tests; defaults to the global `fetch`. */

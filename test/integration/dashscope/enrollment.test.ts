@@ -8,7 +8,12 @@ import {
   DashScopeVoiceProvider,
   type DashScopeProviderOptions,
 } from '../../../src/providers/dashscope/index.js';
-import { ProviderError, type ProviderVoice } from '../../../src/providers/provider.js';
+import { InstrumentedProvider } from '../../../src/providers/instrumented.js';
+import {
+  ProviderError,
+  type ProviderVoice,
+  type VoiceProvider,
+} from '../../../src/providers/provider.js';
 import {
   makeWav,
   readWavSamples,
@@ -38,11 +43,15 @@ function provider(extra: Partial<DashScopeProviderOptions> = {}): DashScopeVoice
     minRetryDelayMs: 5,
     maxRetryDelayMs: 20,
     createSettleMs: 0,
-    onCall: (op, outcome) => calls.push(`${op}:${outcome}`),
     ...extra,
   });
   providers.push(p);
   return p;
+}
+
+/** `p` as the app wires it: measured by the instrumented wrapper, outcomes into `calls`. */
+function measured(p: DashScopeVoiceProvider): VoiceProvider {
+  return new InstrumentedProvider(p, (op, outcome) => calls.push(`${op}:${outcome}`));
 }
 
 async function failure(p: Promise<unknown>): Promise<ProviderError> {
@@ -321,7 +330,7 @@ describe('DashScope account errors against the emulator', () => {
 
 describe('DashScope retries against the emulator', () => {
   it('rides out a 429 storm on reads', async () => {
-    const p = provider();
+    const p = measured(provider());
     emu.injectFault({ target: 'http', kind: 'throttling', times: 3, action: 'list_voice' });
     expect(await p.listVoices({ prefix: 'x' })).toEqual([]);
     expect(emu.stats().http.byAction.list_voice).toBe(4);
@@ -370,9 +379,13 @@ describe('DashScope retries against the emulator', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it('reports outcomes to onCall', async () => {
-    const p = provider();
-    const voice = await create(p);
+  it('reports outcomes through the instrumented wrapper', async () => {
+    const p = measured(provider());
+    const voice = await p.createVoice({
+      sampleUrl: files.url(GOOD),
+      targetModel: 'cosyvoice-v2',
+      prefix: 'itest',
+    });
     await p.getVoice(voice.id);
     await p.deleteVoice(voice.id);
     await p.getVoice(voice.id).catch(() => undefined);

@@ -10,7 +10,12 @@ import {
   DashScopeVoiceProvider,
   type DashScopeProviderOptions,
 } from '../../../src/providers/dashscope/index.js';
-import { ProviderError, type SynthesizeInput } from '../../../src/providers/provider.js';
+import { InstrumentedProvider } from '../../../src/providers/instrumented.js';
+import {
+  ProviderError,
+  type SynthesizeInput,
+  type VoiceProvider,
+} from '../../../src/providers/provider.js';
 import { collect, startFixtureServer, waitFor, wavInfo, type FixtureServer } from './helpers.js';
 
 const KEY = 'sk-integration-key-0002';
@@ -34,11 +39,15 @@ function provider(extra: Partial<DashScopeProviderOptions> = {}): DashScopeVoice
     connectTimeoutMs: 2000,
     taskStartTimeoutMs: 2000,
     synthesisTimeoutMs: 20_000,
-    onCall: (op, outcome) => calls.push(`${op}:${outcome}`),
     ...extra,
   });
   providers.push(p);
   return p;
+}
+
+/** `p` as the app wires it: measured by the instrumented wrapper, outcomes into `calls`. */
+function measured(p: DashScopeVoiceProvider): VoiceProvider {
+  return new InstrumentedProvider(p, (op, outcome) => calls.push(`${op}:${outcome}`));
 }
 
 function input(extra: Partial<SynthesizeInput> = {}): SynthesizeInput {
@@ -100,7 +109,9 @@ afterEach(async () => {
 
 describe('DashScope synthesis against the emulator', () => {
   it('streams a WAV at the requested sample rate', async () => {
-    const { bytes, chunks } = await collect(provider().synthesize(input({ sampleRate: 24000 })));
+    const { bytes, chunks } = await collect(
+      measured(provider()).synthesize(input({ sampleRate: 24000 })),
+    );
     expect(chunks).toBeGreaterThan(1);
     const info = wavInfo(bytes);
     expect(info).toMatchObject({ sampleRate: 24000, channels: 1, bitsPerSample: 16 });
@@ -233,7 +244,9 @@ describe('DashScope synthesis against the emulator', () => {
   it('times out a provider that never starts the task as unavailable (after one retry)', async () => {
     emu.injectFault({ target: 'ws', kind: 'hang', times: 2 });
     const started = Date.now();
-    const { err } = await failure(provider({ taskStartTimeoutMs: 200 }).synthesize(input()));
+    const { err } = await failure(
+      measured(provider({ taskStartTimeoutMs: 200 })).synthesize(input()),
+    );
     expect(err.kind).toBe('unavailable');
     expect(err.message).toMatch(/did not start the synthesis task within 200 ms/);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -313,7 +326,7 @@ describe('DashScope socket reuse against the emulator', () => {
 
   it('closes a connection whose stream was abandoned mid-task', async () => {
     const p = provider();
-    for await (const _ of p.synthesize(input({ text: `${SENTENCE} ${SENTENCE}` }))) break;
+    for await (const _ of measured(p).synthesize(input({ text: `${SENTENCE} ${SENTENCE}` }))) break;
     expect(p.poolStats().open).toBe(0);
     await waitFor(
       () => emu.stats().ws.activeConnections === 0,

@@ -3,6 +3,7 @@ import {
   DashScopeVoiceProvider,
   type DashScopeProviderOptions,
 } from '../../../src/providers/dashscope/index.js';
+import { InstrumentedProvider } from '../../../src/providers/instrumented.js';
 import { ProviderError } from '../../../src/providers/provider.js';
 import { FakeEnrollment } from './fake-enrollment.js';
 
@@ -362,11 +363,10 @@ describe('DashScope enrollment calls', () => {
         init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error)),
       );
     const calls: string[] = [];
-    const p = new DashScopeVoiceProvider({
-      apiKey: 'k-123456',
-      fetch: hang,
-      onCall: (op, outcome) => calls.push(`${op}:${outcome}`),
-    });
+    const p = new InstrumentedProvider(
+      new DashScopeVoiceProvider({ apiKey: 'k-123456', fetch: hang }),
+      (op, outcome) => calls.push(`${op}:${outcome}`),
+    );
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 20);
     const err: unknown = await p.getVoice('x', ac.signal).catch((e: unknown) => e);
@@ -375,21 +375,19 @@ describe('DashScope enrollment calls', () => {
     expect(calls).toEqual(['query:aborted']);
   });
 
-  it('reports each public call to onCall', async () => {
+  it('reports each port call, with its outcome, through the instrumented wrapper', async () => {
     const fake = new FakeEnrollment();
     const calls: string[] = [];
-    const p = provider(fake, {
-      onCall: (op, outcome, ms) => calls.push(`${op}:${outcome}:${ms >= 0}`),
-    });
+    const p = new InstrumentedProvider(provider(fake), (op, outcome, seconds) =>
+      calls.push(`${op}:${outcome}:${seconds >= 0}`),
+    );
     const v = await p.createVoice({ sampleUrl: URL_A, targetModel: 'cosyvoice-v2', prefix: 'abc' });
     await p.getVoice(v.id);
-    await p.updateVoice(v.id, URL_B);
     await p.deleteVoice(v.id);
     await p.getVoice(v.id).catch(() => undefined);
     expect(calls).toEqual([
       'create:ok:true',
       'query:ok:true',
-      'update:ok:true',
       'delete:ok:true',
       'query:not_found:true',
     ]);
