@@ -25,7 +25,7 @@ export const DEFAULT_OPTIONS: EmulatorOptions = {
   minSampleRateHz: 16_000,
   maxSampleBytes: 10 * 1024 * 1024,
   audioErrorHttpStatus: 400,
-  closeAfterTaskFailed: false,
+  closeAfterTaskFailed: true,
   audioSecondsPerChar: 0.06,
   audioChunkMs: 400,
   sentenceDelayMs: 0,

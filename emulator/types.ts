@@ -56,9 +56,9 @@ export interface EmulatorOptions {
   /** Idle time with no task (after connect or after task-finished) before the server closes. */
   connectionIdleTimeoutMs: number;
   /**
-   * Close the WebSocket after every task-failed (one reading of the docs). Off by default: a
-   * task-failed ends the task only, and the connection takes a new run-task with a new task_id,
-   * as a pooled connection of the official SDK expects.
+   * Close the WebSocket after every task-failed, as the protocol says (on by default). Off, a
+   * task-failed ends the task only and the connection takes a new run-task with a new task_id;
+   * the official SDK's pool checks that a socket is still connected, so it works either way.
    */
   closeAfterTaskFailed: boolean;
   /** Timeout for downloading a reference-audio URL. */

@@ -206,8 +206,8 @@ class Connection {
   }
 
   /**
-   * task-failed: the task ends (its unsent audio is dropped) and the connection waits for a new
-   * run-task with a new task_id; it is closed only with `closeAfterTaskFailed`.
+   * task-failed: the task ends (its unsent audio is dropped) and, as the protocol says, the
+   * connection is closed; with `closeAfterTaskFailed: false` it waits for a new run-task.
    */
   fail(taskId: string, f: TaskFailure): void {
     if (this.closed) return;
