@@ -345,9 +345,9 @@ export class VoiceService {
    */
   private async qualityOf(sample: { storage_key: string; ext: string }): Promise<QualityReport> {
     const { audio } = this.settings;
-    const bytes = await this.files.readAll(sample);
+    // Read only when this blob has not been assessed yet (many creations of one sample).
     const { verdict, score, metrics, advice, exceedsSec } = await audio.assess(
-      bytes,
+      () => this.files.readAll(sample),
       sample.ext,
       sample.storage_key,
     );

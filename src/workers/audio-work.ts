@@ -51,11 +51,21 @@ export class AudioWork {
 
   /**
    * The quality assessment (and speech analysis) of a sample. With a `key`
-   * (same key ⇒ same bytes) the result is computed once and reused.
+   * (same key ⇒ same bytes) the result is computed once and reused. `bytes`
+   * may be a reader: it is then called only when the key has no result yet,
+   * so waiting callers of one sample do not each hold its bytes.
    */
-  assess(bytes: Uint8Array, ext?: string, key?: string): Promise<SampleAssessment> {
-    const run = () =>
-      this.guard(() => this.pool.run('assess_audio', { bytes, ext, maxSec: this.decodeBoundSec }));
+  assess(
+    bytes: Uint8Array | (() => Promise<Uint8Array>),
+    ext?: string,
+    key?: string,
+  ): Promise<SampleAssessment> {
+    const run = async () => {
+      const input = typeof bytes === 'function' ? await bytes() : bytes;
+      return this.guard(() =>
+        this.pool.run('assess_audio', { bytes: input, ext, maxSec: this.decodeBoundSec }),
+      );
+    };
     if (!key) return run();
     const hit = this.assessed.get(key);
     if (hit) {
