@@ -5,11 +5,9 @@ import { CachedFileRepository } from './cache/cached-file.repository.js';
 import { RedisCache } from './cache/redis-cache.js';
 import { MemoryThrottle, RedisThrottle } from './cache/throttle.js';
 import type { Config } from './config.js';
-import {
-  createVoiceJob,
-  deleteProviderVoiceJob,
-  purgeProviderPrefixJob,
-} from './jobs/create-voice.job.js';
+import { createVoiceJob } from './jobs/create-voice.job.js';
+import { deleteProviderVoiceJob } from './jobs/delete-provider-voice.job.js';
+import { purgeProviderPrefixJob } from './jobs/purge-provider-prefix.job.js';
 import type { JobHandlers, JobQueue } from './jobs/queue.js';
 import { SqlJobQueue } from './jobs/sql-queue.js';
 import { WorkerCensus, WorkerHeartbeats } from './jobs/heartbeat.js';

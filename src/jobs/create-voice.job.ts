@@ -266,7 +266,3 @@ function providerFailureOrStorage(err: unknown): AppError {
     info: 'a storage error occurred; try again later',
   });
 }
-
-export { allProviderVoices } from './provider-voices.js';
-export { purgeProviderPrefixJob } from './purge-provider-prefix.job.js';
-export { deleteProviderVoiceJob } from './delete-provider-voice.job.js';

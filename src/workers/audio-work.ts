@@ -61,9 +61,15 @@ export class AudioWork {
     key?: string,
   ): Promise<SampleAssessment> {
     const run = async () => {
-      const input = typeof bytes === 'function' ? await bytes() : bytes;
+      // Bytes this method read itself are moved to the thread, not copied.
+      const read = typeof bytes === 'function' ? await bytes() : undefined;
+      const input = read ?? (bytes as Uint8Array);
       return this.guard(() =>
-        this.pool.run('assess_audio', { bytes: input, ext, maxSec: this.decodeBoundSec }),
+        this.pool.run(
+          'assess_audio',
+          { bytes: input, ext, maxSec: this.decodeBoundSec },
+          read ? { transfer: transferable(read) } : undefined,
+        ),
       );
     };
     if (!key) return run();
@@ -83,9 +89,14 @@ export class AudioWork {
     return pending;
   }
 
-  /** A 16-bit mono WAV rendition of a sample (DashScope's format), on the pool. */
+  /**
+   * A 16-bit mono WAV rendition of a sample (DashScope's format), on the pool.
+   * `bytes` is handed to the pool and must not be used afterwards.
+   */
   async transcode(bytes: Uint8Array, opts: TranscodeOptions): Promise<TranscodeResult> {
-    const r = await this.guard(() => this.pool.run('transcode_wav', { bytes, opts }));
+    const r = await this.guard(() =>
+      this.pool.run('transcode_wav', { bytes, opts }, { transfer: transferable(bytes) }),
+    );
     if (!r.ok) throw new AudioUnreadableError('malformed', r.message);
     return r.result;
   }
