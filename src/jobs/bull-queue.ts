@@ -1,4 +1,4 @@
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { JobRunner } from './runner.js';
 import {
@@ -119,6 +119,10 @@ export class BullJobQueue implements JobQueue {
           case 'retried':
             throw new RetryLater(result.delayMs, result.error);
           case 'failed':
+            // Failed for good and compensated: BullMQ must not run it again.
+            throw new UnrecoverableError(
+              result.error instanceof Error ? result.error.message : String(result.error),
+            );
           case 'interrupted':
             throw result.error;
           default:
@@ -146,7 +150,8 @@ export class BullJobQueue implements JobQueue {
     // A job BullMQ fails for stalling too often never reached the runner's
     // failure path: compensate here so the voice does not stay `processing`.
     this.worker.on('failed', (job, err) => {
-      if (!job || !/stalled/i.test(err.message)) return;
+      // BullMQ's own reason (a deferred failure it raises when it next takes the job).
+      if (!job || !/stalled more than allowable limit/i.test(err.message)) return;
       void runner.exhausted(job.name as JobType, job.data, err, {
         jobId: job.id ?? '',
         attempt: job.attemptsMade,
