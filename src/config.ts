@@ -103,7 +103,8 @@ const schema = z.object({
   VOICE_READY_TIMEOUT_SEC: int(1, 3600).default(300),
   VOICE_POLL_MIN_MS: int(10, 60_000).default(100),
   VOICE_POLL_MAX_MS: int(10, 60_000).default(2000),
-  JOB_CONCURRENCY: int(1, 64).default(2),
+  // Jobs mostly wait on the provider; their CPU work queues on the CPU pool.
+  JOB_CONCURRENCY: int(1, 1000).default(50),
   RUN_WORKER: bool.default(true),
   // At least 3 s: the lease is renewed every second at the fastest.
   JOB_LEASE_SEC: int(3, 3600).default(60),

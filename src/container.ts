@@ -5,14 +5,13 @@ import { CachedFileRepository } from './cache/cached-file.repository.js';
 import { RedisCache } from './cache/redis-cache.js';
 import { MemoryThrottle, RedisThrottle } from './cache/throttle.js';
 import type { Config } from './config.js';
-import {
-  createVoiceJob,
-  deleteProviderVoiceJob,
-  purgeProviderPrefixJob,
-} from './jobs/create-voice.job.js';
+import { createVoiceJob } from './jobs/create-voice.job.js';
+import { deleteProviderVoiceJob } from './jobs/delete-provider-voice.job.js';
+import { purgeProviderPrefixJob } from './jobs/purge-provider-prefix.job.js';
 import type { JobHandlers, JobQueue } from './jobs/queue.js';
 import { SqlJobQueue } from './jobs/sql-queue.js';
 import { WorkerCensus, WorkerHeartbeats } from './jobs/heartbeat.js';
+import { LocalVoiceEvents, type VoiceEvents } from './jobs/voice-events.js';
 import { Metrics } from './metrics.js';
 import { createProvider } from './providers/index.js';
 import { InstrumentedProvider } from './providers/instrumented.js';
@@ -91,6 +90,8 @@ export interface Services {
   /** The worker pool for CPU work; `cpu.load()` tells how busy it is. */
   cpu: CpuPool;
   audio: AudioWork;
+  /** News of finished voice creations (across processes when Redis is configured). */
+  events: VoiceEvents;
   /** This process's worker heartbeat (started by whoever starts the worker). */
   heartbeats: WorkerHeartbeats;
   /** How many job workers are alive, across every process (cached for a second). */
@@ -196,6 +197,24 @@ export async function createServices(
   const jsonCache = new JsonCache(cache, config.cacheTtlSec, (hit) =>
     metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }),
   );
+
+  // With Redis a finish reaches waiting requests in every process at once, and
+  // the row re-read is only a slow safety net; without it jobs run in this
+  // process (or a SQL worker beside it), which the 1 s re-read covers.
+  const RedisVoiceEvents =
+    redis && requestRedis
+      ? (await import('./jobs/redis-voice-events.js')).RedisVoiceEvents
+      : undefined;
+  const events: VoiceEvents =
+    redis && requestRedis && RedisVoiceEvents
+      ? new RedisVoiceEvents(
+          requestRedis,
+          () => redis.duplicate(),
+          `${config.redisPrefix.keys}:voice-finished`,
+          log.child({ component: 'voice-events' }),
+        )
+      : new LocalVoiceEvents();
+  const waitFallbackMs = redis ? 5000 : 1000;
 
   const users = new UserRepository(instrumentedDb);
   const tokens = new TokenService(config.jwt, now, (id) => users.isDisabled(id));
@@ -332,6 +351,8 @@ export async function createServices(
       retryAfterSec: config.retryAfterSec,
       synthMaxChars: config.speech.maxChars,
       workersAlive: () => census.alive(),
+      events,
+      waitFallbackMs,
     },
     jsonCache,
     log.child({ component: 'voices' }),
@@ -370,6 +391,7 @@ export async function createServices(
       provider,
       queue,
       cache: jsonCache,
+      events,
       log: log.child({ component: 'create-voice' }),
       settings: {
         auditionText: config.voice.auditionText,
@@ -415,10 +437,12 @@ export async function createServices(
     handlers,
     cpu,
     audio,
+    events,
     heartbeats,
     workersAlive: () => census.alive(),
     close: async () => {
       await queue.close();
+      await events.close();
       await heartbeats.stop();
       await provider.close();
       if (ownsCpu) await cpu.close();

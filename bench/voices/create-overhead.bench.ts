@@ -5,18 +5,25 @@
  * same run, interleaved call for call.
  *
  *   npx tsx bench/voices/create-overhead.bench.ts [--n 10] [--deploy-ms 1000]
- *     [--create-latency-ms 200] [--ws-latency-ms 100]
+ *     [--create-latency-ms 200] [--ws-latency-ms 100] [--concurrent 100]
  *
  * The emulator's floor for one creation is deploy delay + the injected latency
  * of the create_voice HTTP call + the injected delay before the synthesis
  * task starts; everything else (sample download and check, polling,
  * synthesis, the job machinery) is overhead on top of it.
+ *
+ * Then (unless `--concurrent 0`) a spawned server process takes `--concurrent`
+ * synchronous creations at once: the time until all are ready against the
+ * floor of one, the server's RSS, and /api/health probed every 50 ms meanwhile.
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmulator } from '../../emulator/server.js';
+import { startEmulator, type EmulatorHandle } from '../../emulator/server.js';
 import { DashScopeVoiceProvider } from '../../src/providers/dashscope/index.js';
+import { call, register, uploadSample } from '../../test/e2e/helpers.js';
 import { makeApp, registerUser } from '../../test/helpers/app.js';
 import { freePort, intArg, log, machine, median, ms, percentile, ratio, table } from './lib.js';
 
@@ -25,6 +32,9 @@ const DEPLOY_MS = intArg('deploy-ms', 1000);
 const CREATE_LATENCY_MS = intArg('create-latency-ms', 200);
 const WS_LATENCY_MS = intArg('ws-latency-ms', 100);
 const FLOOR_MS = DEPLOY_MS + CREATE_LATENCY_MS + WS_LATENCY_MS;
+const CONCURRENT = intArg('concurrent', 100);
+/** The concurrent phase's targets (issue #11). */
+const TARGET = { allReadyOverFloor: 3, healthP99Ms: 50 };
 /** The job's provider polling in this bench (makeApp jobSettings); the client alone polls the same way. */
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 200;
@@ -219,10 +229,209 @@ async function main(): Promise<void> {
         ],
       ),
     );
+    if (CONCURRENT > 0) await concurrentPhase(emu);
   } finally {
     await client.close();
     await t.close();
     await emu.close();
+  }
+}
+
+/** The server process's resident set now and at its peak (MB), from /proc (Linux). */
+function rssOf(pid: number): { now: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
+    return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CONCURRENT synchronous creations at once against a spawned server (its own
+ * process, so its RSS is its own), while /api/health is probed every 50 ms.
+ */
+async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
+  log(`\n## ${CONCURRENT} concurrent creations (spawned server)\n`);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'timbre-bench-create-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: path.resolve(here, '../..'),
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_BASE_URL: base,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      VOICE_PROVIDER: 'dashscope',
+      DASHSCOPE_API_KEY: 'sk-test',
+      DASHSCOPE_BASE_URL: emu.httpBaseUrl,
+      DASHSCOPE_WS_URL: emu.wsUrl,
+      // The same provider polling as the first phase.
+      VOICE_POLL_MIN_MS: String(POLL_MIN_MS),
+      VOICE_POLL_MAX_MS: String(POLL_MAX_MS),
+      RATE_LIMIT_PER_MIN: '100000',
+      CREATE_RATE_LIMIT_PER_HOUR: '100000',
+      CREATE_IN_PROGRESS_PER_USER: '10000',
+      CPU_TASK_TIMEOUT_SEC: '120',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const kill = () => server.kill('SIGKILL');
+  process.once('exit', kill);
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${base}/api/health`)).ok) break;
+      } catch {
+        // not up yet
+      }
+      if (i > 600 || server.exitCode !== null) throw new Error('the server did not start');
+      await sleep(100);
+    }
+    const pid = server.pid!;
+    const user = await register(base, 'benchburst');
+    const fileId = await uploadSample(base, user.access, 'jfk.wav', readFileSync(SAMPLE));
+    const create = async (name: string) => {
+      const t0 = performance.now();
+      const res = await call(base, 'POST', '/api/voice/create_voice', {
+        token: user.access,
+        body: {
+          audio_file_id: fileId,
+          voice_name: name,
+          voice_gender: 'male',
+          voice_description: 'concurrent creation benchmark',
+          is_public: false,
+        },
+      });
+      return { res, ms: performance.now() - t0 };
+    };
+    const latencies = (times: number) => {
+      emu.clearFaults();
+      if (CREATE_LATENCY_MS > 0) {
+        emu.injectFault({ target: 'http', kind: 'latency', ms: CREATE_LATENCY_MS, action: 'create_voice', times }); // prettier-ignore
+      }
+      if (WS_LATENCY_MS > 0) emu.injectFault({ target: 'ws', kind: 'latency', ms: WS_LATENCY_MS, times }); // prettier-ignore
+    };
+
+    // Warm-up: one creation alone (its time is the single-creation figure of this server).
+    latencies(1);
+    const one = await create('Burst warm-up');
+    if (one.res.status !== 200) throw new Error(`warm-up answered ${one.res.status}: ${JSON.stringify(one.res.body)}`); // prettier-ignore
+    await sleep(500);
+    const rssBefore = rssOf(pid);
+
+    // Health probe and RSS sampling, every 50 ms, while the burst runs.
+    let probing = true;
+    const health: number[] = [];
+    let rssPeakSampled = rssBefore?.now ?? NaN;
+    const probe = (async () => {
+      while (probing) {
+        const t0 = performance.now();
+        await fetch(`${base}/api/health`).then((r) => r.arrayBuffer());
+        const dt = performance.now() - t0;
+        health.push(dt);
+        const r = rssOf(pid);
+        if (r) rssPeakSampled = Math.max(rssPeakSampled, r.now);
+        await sleep(Math.max(0, 50 - dt));
+      }
+    })();
+
+    latencies(CONCURRENT);
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: CONCURRENT }, async (_, i) => {
+        const r = await create(`Burst voice ${i + 1}`);
+        // Past CREATE_VOICE_WAIT_SEC the answer is 202: wait for the row like a client would.
+        if (r.res.status === 202) {
+          const id = (r.res.body as { voice_id: string }).voice_id;
+          for (;;) {
+            const v = await call(base, 'GET', `/api/voice/${id}`, { token: user.access });
+            const status = (v.body as { voice?: { status?: string } }).voice?.status;
+            if (status === 'ready' || status === 'failed') {
+              return { ok: status === 'ready', ms: performance.now() - t0, status: v.status };
+            }
+            await sleep(100);
+          }
+        }
+        return { ok: r.res.status === 200, ms: r.ms, status: r.res.status };
+      }),
+    );
+    const allReady = performance.now() - t0;
+    probing = false;
+    await probe;
+    const rssAfter = rssOf(pid);
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length) {
+      log(`  ${failed.length} of ${CONCURRENT} did not end ready (statuses: ${[...new Set(failed.map((f) => f.status))].join(', ')})`); // prettier-ignore
+    }
+    const walls = results.map((r) => r.ms);
+    const ratioAll = allReady / FLOOR_MS;
+    const p99 = percentile(health, 99);
+    log(
+      table(
+        [
+          'creations',
+          'ready',
+          'all ready ms',
+          'floor ms',
+          'all ready / floor',
+          'target',
+          'median ms',
+          'one alone ms',
+        ],
+        [
+          [
+            CONCURRENT,
+            CONCURRENT - failed.length,
+            ms(allReady),
+            FLOOR_MS,
+            ratio(ratioAll),
+            `≤ ${TARGET.allReadyOverFloor}x`,
+            ms(median(walls)),
+            ms(one.ms),
+          ],
+        ],
+      ),
+    );
+    log('');
+    log(
+      table(
+        [
+          'health probes',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'target p99',
+          'RSS before MB',
+          'RSS peak sampled MB',
+          'RSS peak (VmHWM) MB',
+        ],
+        [
+          [
+            health.length,
+            ms(median(health)),
+            ms(p99),
+            ms(Math.max(...health)),
+            `< ${TARGET.healthP99Ms} ms`,
+            ms(rssBefore?.now ?? NaN),
+            ms(rssPeakSampled),
+            ms(rssAfter?.peak ?? NaN),
+          ],
+        ],
+      ),
+    );
+    log(
+      `\nverdict: all ready ${ratioAll <= TARGET.allReadyOverFloor ? 'within' : 'OVER'} ${TARGET.allReadyOverFloor}x the floor; health p99 ${p99 < TARGET.healthP99Ms ? 'under' : 'OVER'} ${TARGET.healthP99Ms} ms`,
+    );
+  } finally {
+    process.off('exit', kill);
+    kill();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,7 @@
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import { JobRunner } from './runner.js';
 import {
-  assertHandlers,
   MAX_ATTEMPTS,
   type JobHandlers,
   type JobOutcome,
@@ -99,38 +99,34 @@ export class BullJobQueue implements JobQueue {
   }
 
   async startWorker(handlers: JobHandlers, opts: { concurrency: number }): Promise<void> {
-    assertHandlers(handlers);
-    const base = this.opts.baseBackoffMs ?? 1000;
+    const runner = new JobRunner(handlers, {
+      log: this.log,
+      baseBackoffMs: this.opts.baseBackoffMs,
+      onOutcome: this.opts.onOutcome,
+    });
     this.worker = new Worker(
       this.name,
       async (job: Job) => {
-        const type = job.name as JobType;
-        const def = handlers[type] as JobHandlers[JobType] | undefined;
-        if (!def) throw new Error(`no handler for ${job.name}`);
-        const attempt = job.attemptsMade + 1;
-        const ctx = {
+        const result = await runner.attempt(job.name as JobType, job.data, {
           jobId: job.id ?? '',
-          attempt,
-          maxAttempts: def.maxAttempts,
-          log: this.log.child({ job_id: job.id, job_type: type, attempt }),
-        };
-        try {
-          await def.run(job.data as never, ctx);
-          this.opts.onOutcome?.(type, 'succeeded');
-        } catch (err) {
-          if (attempt >= def.maxAttempts) {
-            ctx.log.error({ err }, 'job failed for good');
-            try {
-              await def.onExhausted?.(job.data as never, err, ctx);
-            } catch (compErr) {
-              ctx.log.error({ err: compErr }, 'compensation failed');
-            }
-            this.opts.onOutcome?.(type, 'failed');
-          } else {
-            ctx.log.warn({ err }, 'job failed; will retry');
-            this.opts.onOutcome?.(type, 'retried');
-          }
-          throw err;
+          attempt: job.attemptsMade + 1,
+          // BullMQ retries up to the attempts the job was added with.
+          maxAttempts: job.opts.attempts ?? 1,
+        });
+        switch (result.outcome) {
+          case 'succeeded':
+            return;
+          case 'retried':
+            throw new RetryLater(result.delayMs, result.error);
+          case 'failed':
+            // Failed for good and compensated: BullMQ must not run it again.
+            throw new UnrecoverableError(
+              result.error instanceof Error ? result.error.message : String(result.error),
+            );
+          case 'interrupted':
+            throw result.error;
+          default:
+            result satisfies never;
         }
       },
       {
@@ -144,29 +140,23 @@ export class BullJobQueue implements JobQueue {
         // allow several such restarts before BullMQ gives up on it.
         maxStalledCount: 5,
         settings: {
-          backoffStrategy: (attemptsMade: number) =>
-            Math.round(base * 2 ** Math.max(0, attemptsMade - 1) * (0.5 + Math.random() / 2)),
+          // The runner's capped delay; the fallback covers an error it did not see.
+          backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+            err instanceof RetryLater ? err.delayMs : runner.backoff(attemptsMade),
         },
       },
     );
     this.worker.on('error', (err) => this.log.error({ err }, 'queue worker error'));
-    // A job BullMQ fails for stalling too often never reached our catch above:
-    // compensate here so the voice does not stay `processing` for ever.
+    // A job BullMQ fails for stalling too often never reached the runner's
+    // failure path: compensate here so the voice does not stay `processing`.
     this.worker.on('failed', (job, err) => {
-      if (!job || !/stalled/i.test(err.message)) return;
-      const type = job.name as JobType;
-      const def = handlers[type] as JobHandlers[JobType] | undefined;
-      const log = this.log.child({ job_id: job.id, job_type: type });
-      log.error({ err }, 'job failed for good (stalled)');
-      void def
-        ?.onExhausted?.(job.data as never, err, {
-          jobId: job.id ?? '',
-          attempt: job.attemptsMade,
-          maxAttempts: def.maxAttempts,
-          log,
-        })
-        .catch((compErr: unknown) => log.error({ err: compErr }, 'compensation failed'));
-      this.opts.onOutcome?.(type, 'failed');
+      // BullMQ's own reason (a deferred failure it raises when it next takes the job).
+      if (!job || !/stalled more than allowable limit/i.test(err.message)) return;
+      void runner.exhausted(job.name as JobType, job.data, err, {
+        jobId: job.id ?? '',
+        attempt: job.attemptsMade,
+        maxAttempts: job.opts.attempts ?? 1,
+      });
     });
     // Fail start-up clearly when Redis is not there, instead of hanging.
     await this.bounded('starting the worker', this.worker.waitUntilReady(), 15_000);
@@ -189,5 +179,21 @@ export class BullJobQueue implements JobQueue {
   async close(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
+  }
+}
+
+/**
+ * A failed attempt BullMQ should run again after `delayMs` (the runner's
+ * capped backoff). Keeps the original error's message, so the job's
+ * `failedReason` reads as before.
+ */
+class RetryLater extends Error {
+  constructor(
+    readonly delayMs: number,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'RetryLater';
+    if (cause instanceof Error && cause.stack) this.stack = cause.stack;
   }
 }

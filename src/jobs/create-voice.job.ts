@@ -10,7 +10,7 @@ import { providerFailure } from '../services/provider-errors.js';
 import { SampleRenditions } from '../services/sample-rendition.js';
 import { providerPrefix } from '../services/voice.service.js';
 import { allProviderVoices } from './provider-voices.js';
-import { voiceEvents } from './voice-events.js';
+import type { VoiceEvents } from './voice-events.js';
 import { MAX_ATTEMPTS, type JobContext, type JobDefinition, type JobQueue } from './queue.js';
 
 export interface CreateVoiceJobDeps {
@@ -21,6 +21,8 @@ export interface CreateVoiceJobDeps {
   provider: VoiceProvider;
   queue: JobQueue;
   cache: JsonCache;
+  /** Wakes requests waiting for the voice (in this process or, with Redis, any). */
+  events: VoiceEvents;
   log: Logger;
   settings: {
     auditionText: string;
@@ -59,7 +61,7 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
   );
   const finish = async (v: VoiceWithOwner, outcome: 'ready' | 'failed') => {
     await deps.cache.bump('voices');
-    voiceEvents.finished(v.id);
+    deps.events.finished(v.id);
     deps.onFinished?.(outcome, (now().getTime() - Date.parse(v.created_at)) / 1000);
   };
 
@@ -264,7 +266,3 @@ function providerFailureOrStorage(err: unknown): AppError {
     info: 'a storage error occurred; try again later',
   });
 }
-
-export { allProviderVoices } from './provider-voices.js';
-export { purgeProviderPrefixJob } from './purge-provider-prefix.job.js';
-export { deleteProviderVoiceJob } from './delete-provider-voice.job.js';

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../repositories/db.js';
 import { isUniqueViolation } from '../repositories/db.js';
+import { JobRunner } from './runner.js';
 import {
-  assertHandlers,
-  backoffMs,
   type JobHandlers,
   type JobOutcome,
   type JobPayloads,
@@ -31,7 +30,10 @@ export class SqlJobQueue implements JobQueue {
   private readonly workerId = `w-${randomUUID()}`;
   private timer: NodeJS.Timeout | undefined;
   private running = new Map<string, Promise<void>>();
-  private handlers: JobHandlers | undefined;
+  private runner: JobRunner | undefined;
+  /** A tick is running; a kick meanwhile asks for another right after it. */
+  private ticking = false;
+  private tickAgain = false;
   private concurrency = 1;
   private closed = false;
   private readonly pollMs: number;
@@ -78,8 +80,12 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async startWorker(handlers: JobHandlers, opts: { concurrency: number }): Promise<void> {
-    assertHandlers(handlers);
-    this.handlers = handlers;
+    this.runner = new JobRunner(handlers, {
+      log: this.log,
+      baseBackoffMs: this.opts.baseBackoffMs,
+      stopping: () => this.closed,
+      onOutcome: this.opts.onOutcome,
+    });
     this.concurrency = opts.concurrency;
     this.schedule(0);
   }
@@ -105,7 +111,10 @@ export class SqlJobQueue implements JobQueue {
   }
 
   private kick(): void {
-    if (this.handlers && !this.closed) this.schedule(0);
+    if (!this.runner || this.closed) return;
+    // Claiming is not re-entrant (it counts running jobs before claiming more).
+    if (this.ticking) this.tickAgain = true;
+    else this.schedule(0);
   }
 
   private schedule(ms: number): void {
@@ -115,20 +124,28 @@ export class SqlJobQueue implements JobQueue {
   }
 
   private async tick(): Promise<void> {
+    this.ticking = true;
+    this.tickAgain = false;
     try {
       while (!this.closed && this.running.size < this.concurrency) {
         const job = await this.claim();
         if (!job) break;
-        const p = this.execute(job).finally(() => {
-          this.running.delete(job.id);
-          this.kick();
-        });
+        const p = this.execute(job)
+          .catch((err: unknown) =>
+            this.log.error({ err, job_id: job.id }, 'job bookkeeping failed'),
+          )
+          .finally(() => {
+            this.running.delete(job.id);
+            this.kick();
+          });
         this.running.set(job.id, p);
       }
     } catch (err) {
       this.log.error({ err }, 'job poll failed');
+    } finally {
+      this.ticking = false;
     }
-    this.schedule(this.pollMs);
+    this.schedule(this.tickAgain ? 0 : this.pollMs);
   }
 
   /** Takes one due job (or one whose worker died) with a compare-and-set on its row. */
@@ -183,14 +200,8 @@ export class SqlJobQueue implements JobQueue {
     payload: string;
     attempts: number;
   }): Promise<void> {
-    const type = job.type as JobType;
-    const def = this.handlers?.[type];
-    const log = this.log.child({ job_id: job.id, job_type: type, attempt: job.attempts });
-    if (!def) {
-      await this.finish(job.id, 'failed', `no handler for ${job.type}`);
-      return;
-    }
-    const ctx = { jobId: job.id, attempt: job.attempts, maxAttempts: def.maxAttempts, log };
+    const runner = this.runner;
+    if (!runner) return;
     // Keep the lease while the handler runs (it may wait minutes for a provider).
     const heartbeat = setInterval(
       () => {
@@ -200,46 +211,42 @@ export class SqlJobQueue implements JobQueue {
           .where('id', '=', job.id)
           .where('locked_by', '=', this.workerId)
           .execute()
-          .catch((err: unknown) => log.warn({ err }, 'lease renewal failed'));
+          .catch((err: unknown) => this.log.warn({ err, job_id: job.id }, 'lease renewal failed'));
       },
       Math.max(1000, this.leaseMs / 3),
     );
     heartbeat.unref();
-    const payload = JSON.parse(job.payload) as never;
     try {
-      await def.run(payload, ctx);
-      await this.finish(job.id, 'succeeded', null);
-      this.opts.onOutcome?.(type, 'succeeded');
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (job.attempts < def.maxAttempts && !this.closed) {
-        const delay = backoffMs(job.attempts, this.opts.baseBackoffMs);
-        log.warn({ err, retry_in_ms: delay }, 'job failed; will retry');
-        await this.db
-          .updateTable('jobs')
-          .set({
-            status: 'queued',
-            run_at: new Date(this.now().getTime() + delay).toISOString(),
-            locked_by: null,
-            locked_until: null,
-            last_error: message.slice(0, 2000),
-            updated_at: this.now().toISOString(),
-          })
-          .where('id', '=', job.id)
-          .execute();
-        this.opts.onOutcome?.(type, 'retried');
-      } else if (this.closed) {
-        // Shutting down mid-job: leave it for the next process (lease lapses).
-        log.warn({ err }, 'job interrupted by shutdown');
-      } else {
-        log.error({ err }, 'job failed for good');
-        try {
-          await def.onExhausted?.(payload, err, ctx);
-        } catch (compErr) {
-          log.error({ err: compErr }, 'compensation failed');
-        }
-        await this.finish(job.id, 'failed', message);
-        this.opts.onOutcome?.(type, 'failed');
+      const result = await runner.attempt(job.type as JobType, JSON.parse(job.payload), {
+        jobId: job.id,
+        attempt: job.attempts,
+      });
+      switch (result.outcome) {
+        case 'succeeded':
+          await this.finish(job.id, 'succeeded', null);
+          break;
+        case 'retried':
+          await this.db
+            .updateTable('jobs')
+            .set({
+              status: 'queued',
+              run_at: new Date(this.now().getTime() + result.delayMs).toISOString(),
+              locked_by: null,
+              locked_until: null,
+              last_error: errorMessage(result.error).slice(0, 2000),
+              updated_at: this.now().toISOString(),
+            })
+            .where('id', '=', job.id)
+            .execute();
+          break;
+        case 'failed':
+          await this.finish(job.id, 'failed', errorMessage(result.error));
+          break;
+        case 'interrupted':
+          // Left as it is: the next process runs it once the lease lapses.
+          break;
+        default:
+          result satisfies never;
       }
     } finally {
       clearInterval(heartbeat);
@@ -259,4 +266,8 @@ export class SqlJobQueue implements JobQueue {
       .where('id', '=', id)
       .execute();
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,12 +1,29 @@
 import { EventEmitter } from 'node:events';
 
 /**
- * In-process news of voices whose creation ended (ready or failed), so a
- * request waiting for its voice is woken at once instead of re-reading the
- * row on a timer. Jobs run in another process (a separate worker) are still
- * seen by the waiter's slower fallback re-read.
+ * News of voices whose creation ended (ready or failed), so a request
+ * waiting for its voice is woken at once instead of re-reading the row on a
+ * timer. The row stays the truth: a waiter re-reads it when woken, and also
+ * after its own timeout (the safety net for a lost message).
+ *
+ * `LocalVoiceEvents` reaches waiters in this process only (SQLite, no
+ * Redis); `RedisVoiceEvents` (redis-voice-events.ts) also those of every
+ * other process on the same Redis.
  */
-export class VoiceEvents {
+export interface VoiceEvents {
+  /** Says `voiceId` finished. Never throws; delivery is best effort. */
+  finished(voiceId: string): void;
+  /**
+   * Resolves when `voiceId` finishes, after `ms`, or when `signal` aborts,
+   * whichever is first. Never rejects.
+   */
+  waitFor(voiceId: string, ms: number, signal?: AbortSignal): Promise<void>;
+  /** Releases connections (idempotent). */
+  close(): Promise<void>;
+}
+
+/** Waiters of this process, keyed by voice id. */
+export class LocalVoiceEvents implements VoiceEvents {
   private readonly emitter = new EventEmitter();
 
   constructor() {
@@ -18,19 +35,25 @@ export class VoiceEvents {
     this.emitter.emit(voiceId);
   }
 
-  /** Resolves when `voiceId` finishes or after `ms`, whichever is first. */
-  waitFor(voiceId: string, ms: number): Promise<void> {
+  waitFor(voiceId: string, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
+      if (signal?.aborted) {
+        resolve();
+        return;
+      }
       const done = () => {
         clearTimeout(timer);
         this.emitter.off(voiceId, done);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, ms));
       this.emitter.once(voiceId, done);
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
-}
 
-/** The process's one instance (the job and the service meet here). */
-export const voiceEvents = new VoiceEvents();
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners();
+  }
+}

@@ -36,13 +36,13 @@ import type { UsageLimits } from './usage-limits.js';
 import { voiceView } from './voice-views.js';
 import type { SpeechService } from './speech.service.js';
 import { sampleVerdict } from './sample-verdict.js';
-import { voiceEvents } from '../jobs/voice-events.js';
+import type { VoiceEvents } from '../jobs/voice-events.js';
 
 const GENDERS = ['male', 'female', 'other'] as const;
 type Gender = (typeof GENDERS)[number];
 const REQUIRED = ['audio_file_id', 'voice_name', 'voice_gender', 'voice_description'] as const;
 
-/** How often a waiting request re-reads its voice when no in-process event comes (ms). */
+/** How often a waiting request re-reads its voice when no event comes (ms), by default. */
 const WAIT_FALLBACK_MS = 1000;
 
 /** `assess_sample`'s answer: the quality report and the verdict for one provider and model. */
@@ -67,6 +67,14 @@ export interface VoiceSettings {
   synthMaxChars?: number;
   /** Live job workers across all processes; a creation nobody can run is refused (503). */
   workersAlive?: () => Promise<number>;
+  /** News of finished creations; a waiting request is woken by it. */
+  events: VoiceEvents;
+  /**
+   * A waiting request re-reads its voice this often anyway (ms): the safety
+   * net when no event reaches it (a worker in another process without Redis,
+   * a message lost while Redis was away). Default 1000.
+   */
+  waitFallbackMs?: number;
 }
 
 export type CreateVoiceInput = CreateVoiceBody;
@@ -258,20 +266,47 @@ export class VoiceService {
   /** Waits (bounded) for a creation to end; failed creations become their error. */
   async waitFor(voiceId: string, userId: string, maxMs: number): Promise<CreateOutcome> {
     const deadline = Date.now() + maxMs;
+    const fallbackMs = this.settings.waitFallbackMs ?? WAIT_FALLBACK_MS;
     for (;;) {
-      const v = await this.mustFind(voiceId);
-      if (v.status === 'ready') return { kind: 'ready', voice: voiceView(v, userId) };
-      if (v.status === 'failed') {
-        throw new AppError(v.error_status ?? 502, 'create voice fail', {
-          info: v.error_info ?? 'the voice could not be created',
-          extra: { voice_id: v.id, status: 'failed' },
-        });
+      // Listen before reading, so a finish between the read and the wait is not missed.
+      const stop = new AbortController();
+      const woken = this.settings.events.waitFor(
+        voiceId,
+        Math.min(fallbackMs, Math.max(0, deadline - Date.now())),
+        stop.signal,
+      );
+      let outcome: CreateOutcome | undefined;
+      try {
+        outcome = await this.outcomeNow(voiceId, userId, deadline);
+      } catch (err) {
+        stop.abort();
+        throw err;
       }
-      if (Date.now() >= deadline) return { kind: 'accepted', voice: voiceView(v, userId) };
-      // Woken by the job's finish in this process; a job in another process
-      // is seen by the fallback re-read.
-      await voiceEvents.waitFor(voiceId, Math.min(WAIT_FALLBACK_MS, deadline - Date.now()));
+      if (outcome) {
+        stop.abort();
+        return outcome;
+      }
+      await woken;
     }
+  }
+
+  /** The creation's end as the row tells it; undefined while it runs and time is left. */
+  private async outcomeNow(
+    voiceId: string,
+    userId: string,
+    deadline: number,
+  ): Promise<CreateOutcome | undefined> {
+    const v = await this.mustFind(voiceId);
+    if (v.status === 'ready') return { kind: 'ready', voice: voiceView(v, userId) };
+    if (v.status === 'failed') {
+      // The job stored its ERRORS entry's status with the reason.
+      throw new AppError(v.error_status ?? 502, 'create voice fail', {
+        info: v.error_info ?? 'the voice could not be created',
+        extra: { voice_id: v.id, status: 'failed' },
+      });
+    }
+    if (Date.now() >= deadline) return { kind: 'accepted', voice: voiceView(v, userId) };
+    return undefined;
   }
 
   /**
@@ -311,9 +346,9 @@ export class VoiceService {
    */
   private async qualityOf(sample: { storage_key: string; ext: string }): Promise<QualityReport> {
     const { audio } = this.settings;
-    const bytes = await this.files.readAll(sample);
+    // Read only when this blob has not been assessed yet (many creations of one sample).
     const { verdict, score, metrics, advice, exceedsSec } = await audio.assess(
-      bytes,
+      () => this.files.readAll(sample),
       sample.ext,
       sample.storage_key,
     );

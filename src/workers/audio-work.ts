@@ -51,11 +51,27 @@ export class AudioWork {
 
   /**
    * The quality assessment (and speech analysis) of a sample. With a `key`
-   * (same key ⇒ same bytes) the result is computed once and reused.
+   * (same key ⇒ same bytes) the result is computed once and reused. `bytes`
+   * may be a reader: it is then called only when the key has no result yet,
+   * so waiting callers of one sample do not each hold its bytes.
    */
-  assess(bytes: Uint8Array, ext?: string, key?: string): Promise<SampleAssessment> {
-    const run = () =>
-      this.guard(() => this.pool.run('assess_audio', { bytes, ext, maxSec: this.decodeBoundSec }));
+  assess(
+    bytes: Uint8Array | (() => Promise<Uint8Array>),
+    ext?: string,
+    key?: string,
+  ): Promise<SampleAssessment> {
+    const run = async () => {
+      // Bytes this method read itself are moved to the thread, not copied.
+      const read = typeof bytes === 'function' ? await bytes() : undefined;
+      const input = read ?? (bytes as Uint8Array);
+      return this.guard(() =>
+        this.pool.run(
+          'assess_audio',
+          { bytes: input, ext, maxSec: this.decodeBoundSec },
+          read ? { transfer: transferable(read) } : undefined,
+        ),
+      );
+    };
     if (!key) return run();
     const hit = this.assessed.get(key);
     if (hit) {
@@ -73,9 +89,14 @@ export class AudioWork {
     return pending;
   }
 
-  /** A 16-bit mono WAV rendition of a sample (DashScope's format), on the pool. */
+  /**
+   * A 16-bit mono WAV rendition of a sample (DashScope's format), on the pool.
+   * `bytes` is handed to the pool and must not be used afterwards.
+   */
   async transcode(bytes: Uint8Array, opts: TranscodeOptions): Promise<TranscodeResult> {
-    const r = await this.guard(() => this.pool.run('transcode_wav', { bytes, opts }));
+    const r = await this.guard(() =>
+      this.pool.run('transcode_wav', { bytes, opts }, { transfer: transferable(bytes) }),
+    );
     if (!r.ok) throw new AudioUnreadableError('malformed', r.message);
     return r.result;
   }

@@ -4,7 +4,6 @@ import { DASHSCOPE_SAMPLE_REQUIREMENTS } from '../../../src/providers/dashscope/
 import { inProcessRequirements } from '../../../src/providers/provider.js';
 import { fitsAsIs } from '../../../src/services/sample-rendition.js';
 import { sampleVerdict } from '../../../src/services/sample-verdict.js';
-import { VoiceEvents } from '../../../src/jobs/voice-events.js';
 
 const report = (verdict: QualityReport['verdict'], durationSec = 12): QualityReport => ({
   verdict,
@@ -65,15 +64,5 @@ describe('which uploads DashScope takes as they are', () => {
       audio_duration: 50,
     };
     expect(fitsAsIs(big, DASHSCOPE_SAMPLE_REQUIREMENTS)).toBe(false);
-  });
-});
-
-describe('voice events', () => {
-  it('wakes a waiter when its voice finishes (the wait is far longer than the test timeout)', async () => {
-    const events = new VoiceEvents();
-    const woken = events.waitFor('v1', 3_600_000);
-    events.finished('v2');
-    events.finished('v1');
-    await expect(woken).resolves.toBeUndefined();
   });
 });
