@@ -99,9 +99,10 @@ function median(values: ArrayLike<number>): number {
 export function levels(samples: Float32Array): { rmsDbfs: number; peakDbfs: number } {
   let sum = 0;
   let peak = 0;
-  for (const s of samples) {
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
     sum += s * s;
-    const a = Math.abs(s);
+    const a = s < 0 ? -s : s;
     if (a > peak) peak = a;
   }
   return {

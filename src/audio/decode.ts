@@ -269,8 +269,9 @@ function resampleLinear(
   return out;
 }
 
-/** Resamples mono PCM to the analysis rate (16 kHz). */
+/** Mono PCM at the analysis rate (16 kHz): resampled, or the same samples (not copied) when already there. */
 export function toAnalysisRate(pcm: MonoPcm): MonoPcm {
+  if (pcm.sampleRate === ANALYSIS_RATE) return pcm;
   return {
     samples: resample(pcm.samples, pcm.sampleRate, ANALYSIS_RATE),
     sampleRate: ANALYSIS_RATE,
