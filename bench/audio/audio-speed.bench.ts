@@ -115,7 +115,7 @@ async function synthesis(): Promise<Row[]> {
         voice: {
           id: 'bench',
           call_name: voice.id,
-          target_model: voice.targetModel,
+          target_model: voice.targetModel ?? provider.defaultTargetModel,
           provider: provider.name,
         },
         text,

@@ -162,9 +162,7 @@ export class EspeakEngine {
       }
     } catch (err) {
       this.current = undefined;
-      throw err instanceof EspeakError
-        ? err
-        : new EspeakError('espeak-ng failed', { cause: err });
+      throw err instanceof EspeakError ? err : new EspeakError('espeak-ng failed', { cause: err });
     } finally {
       // The Emscripten runtime sets process.exitCode when espeak's main() fails.
       process.exitCode = exitCode;
@@ -227,7 +225,7 @@ export function parseEspeakWav(wav: Uint8Array): MonoPcm | undefined {
   const tag = (at: number) => String.fromCharCode(...wav.subarray(at, at + 4));
   if (wav.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') return undefined;
   let sampleRate = 0;
-  for (let at = 12; at + 8 <= wav.length; ) {
+  for (let at = 12; at + 8 <= wav.length;) {
     const id = tag(at);
     const size = view.getUint32(at + 4, true);
     const body = at + 8;
