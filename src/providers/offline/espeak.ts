@@ -65,7 +65,10 @@ export class EspeakError extends Error {
  * getopt's `optind`: its address is found after the first run (the one word
  * that went from 1 to argc) and reset to 1 before every later run, as a C
  * program resets getopt. If it cannot be found the instance is used once,
- * as before. Calls are serialised; an instance is replaced after
+ * as before. What does carry over is the phase of espeak's slow pitch
+ * flutter, so the same request's median F0 varies by up to ~4 % between
+ * runs (well inside what the style match corrects). Calls are serialised;
+ * an instance is replaced after
  * {@link RUNS_PER_INSTANCE} utterances or any failure.
  */
 export class EspeakEngine {
