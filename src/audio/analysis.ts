@@ -17,6 +17,11 @@ const PITCH_RATE = ANALYSIS_RATE / PITCH_DECIMATION;
 const PITCH_WIN = 512;
 /** Spectrum window: 32 ms. */
 const FFT_SIZE = 512;
+/**
+ * Frames between spectra (40 ms): centroid and flatness are medians over the
+ * active frames and inform the profile and the report, not the verdict.
+ */
+const SPECTRUM_STRIDE = 4;
 /** Frames between pitch measurements (the rest are interpolated when their neighbours agree). */
 const PITCH_STRIDE = 2;
 /** Largest F0 change (semitones over 20 ms) bridged by interpolation. */
@@ -243,7 +248,7 @@ export function spectralShape(
   const centroids: number[] = [];
   const flatnesses: number[] = [];
   const binHz = ANALYSIS_RATE / FFT_SIZE;
-  for (let i = 0; i < track.active.length; i += 2) {
+  for (let i = 0; i < track.active.length; i += SPECTRUM_STRIDE) {
     if (!track.active[i]) continue;
     const start = i * HOP + ENERGY_WIN / 2 - FFT_SIZE / 2;
     if (start < 0 || start + FFT_SIZE > pcm16k.length) continue;
