@@ -335,6 +335,7 @@ export async function createServices(
     encoder,
     { timeoutSec: config.speech.timeoutSec },
     log.child({ component: 'speech' }),
+    limits,
   );
 
   const voices = new VoiceService(

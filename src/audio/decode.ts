@@ -134,60 +134,144 @@ export function mixToMono(channels: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-const ZERO_CROSSINGS = 16;
-const PHASES = 512;
-const kernelCache = new Map<number, { table: Float32Array; halfWidth: number }>();
+/** Zero crossings of the windowed sinc on each side (at the output's cutoff). */
+const ZERO_CROSSINGS = 8;
+/** Largest number of phases a filter bank may have (rates with a small common divisor). */
+const MAX_PHASES = 4096;
 
-/** Blackman-windowed sinc sampled at 1/PHASES of an input sample, for one cutoff. */
-function sincKernel(cutoff: number): { table: Float32Array; halfWidth: number } {
-  const key = Math.round(cutoff * 1e6);
-  const cached = kernelCache.get(key);
-  if (cached) return cached;
-  const halfWidth = Math.ceil(ZERO_CROSSINGS / cutoff);
-  const table = new Float32Array(halfWidth * PHASES + 2);
-  for (let i = 0; i < table.length; i++) {
-    const x = i / PHASES;
-    const t = x * cutoff;
-    const sinc = t === 0 ? 1 : Math.sin(Math.PI * t) / (Math.PI * t);
-    const w = x / halfWidth;
-    table[i] =
-      w >= 1 ? 0 : sinc * (0.42 + 0.5 * Math.cos(Math.PI * w) + 0.08 * Math.cos(2 * Math.PI * w));
-  }
-  const kernel = { table, halfWidth };
-  kernelCache.set(key, kernel);
-  return kernel;
+/** A polyphase filter bank for one rate pair: `phases` rows of `taps` weights, each row summing to 1. */
+interface FilterBank {
+  /** Output samples per `step` input samples (the reduced ratio to/from). */
+  phases: number;
+  step: number;
+  taps: number;
+  halfWidth: number;
+  weights: Float32Array;
+}
+
+const bankCache = new Map<string, FilterBank | null>();
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
 }
 
 /**
- * Windowed-sinc (Blackman, 16 zero crossings each side) resampler. When
- * downsampling, the kernel is widened so it also acts as the anti-alias filter.
+ * The Blackman-windowed sinc for `fromRate` → `toRate`, sampled once per
+ * output phase. When downsampling, the cutoff follows the output rate so the
+ * filter is also the anti-alias filter. Null when the ratio needs more than
+ * {@link MAX_PHASES} phases (non-integer or co-prime rates).
+ */
+function filterBank(fromRate: number, toRate: number): FilterBank | null {
+  const key = `${fromRate}>${toRate}`;
+  const cached = bankCache.get(key);
+  if (cached !== undefined) return cached;
+  let bank: FilterBank | null = null;
+  if (Number.isInteger(fromRate) && Number.isInteger(toRate)) {
+    const g = gcd(fromRate, toRate);
+    const phases = toRate / g;
+    const step = fromRate / g;
+    if (phases <= MAX_PHASES) {
+      const cutoff = Math.min(1, toRate / fromRate) * 0.95;
+      const halfWidth = Math.ceil(ZERO_CROSSINGS / cutoff);
+      const taps = 2 * halfWidth;
+      const weights = new Float32Array(phases * taps);
+      for (let p = 0; p < phases; p++) {
+        let sum = 0;
+        const row = p * taps;
+        for (let k = 0; k < taps; k++) {
+          // Distance from input sample (base - halfWidth + 1 + k) to the output's position (base + p/phases).
+          const d = k - halfWidth + 1 - p / phases;
+          const t = d * cutoff;
+          const sinc = t === 0 ? 1 : Math.sin(Math.PI * t) / (Math.PI * t);
+          const w = Math.abs(d) / halfWidth;
+          const h =
+            w >= 1
+              ? 0
+              : sinc * (0.42 + 0.5 * Math.cos(Math.PI * w) + 0.08 * Math.cos(2 * Math.PI * w));
+          weights[row + k] = h;
+          sum += h;
+        }
+        for (let k = 0; k < taps; k++) weights[row + k]! /= sum;
+      }
+      bank = { phases, step, taps, halfWidth, weights };
+    }
+  }
+  bankCache.set(key, bank);
+  return bank;
+}
+
+/**
+ * Polyphase windowed-sinc resampler (Blackman, {@link ZERO_CROSSINGS} zero
+ * crossings each side): each output sample is one row of precomputed weights
+ * against the input, with no per-tap kernel lookup. Rates without a usable
+ * common divisor fall back to linear interpolation after the same low-pass.
  */
 export function resample(samples: Float32Array, fromRate: number, toRate: number): Float32Array {
   if (fromRate === toRate || samples.length === 0) return Float32Array.from(samples);
-  const ratio = toRate / fromRate;
-  const outLength = Math.max(1, Math.round(samples.length * ratio));
+  const outLength = Math.max(1, Math.round((samples.length * toRate) / fromRate));
+  const bank = filterBank(fromRate, toRate);
+  if (!bank) return resampleLinear(samples, fromRate, toRate, outLength);
+  const { phases, step, taps, halfWidth, weights } = bank;
   const out = new Float32Array(outLength);
-  const { table, halfWidth } = sincKernel(Math.min(1, ratio) * 0.95);
-  const step = fromRate / toRate;
+  const n = samples.length;
+  let base = 0;
+  let phase = 0;
   for (let i = 0; i < outLength; i++) {
-    const center = i * step;
-    const base = Math.floor(center);
-    const lo = Math.max(0, base - halfWidth + 1);
-    const hi = Math.min(samples.length - 1, base + halfWidth);
+    const first = base - halfWidth + 1;
+    const row = phase * taps;
     let acc = 0;
-    let norm = 0;
-    for (let j = lo; j <= hi; j++) {
-      const k = table[Math.round(Math.abs(j - center) * PHASES)] ?? 0;
-      acc += samples[j]! * k;
-      norm += k;
+    if (first >= 0 && first + taps <= n) {
+      for (let k = 0; k < taps; k++) acc += samples[first + k]! * weights[row + k]!;
+    } else {
+      // Edges: the missing neighbours count as silence.
+      const lo = Math.max(0, -first);
+      const hi = Math.min(taps, n - first);
+      for (let k = lo; k < hi; k++) acc += samples[first + k]! * weights[row + k]!;
     }
-    out[i] = norm !== 0 ? acc / norm : 0;
+    out[i] = acc;
+    phase += step;
+    while (phase >= phases) {
+      phase -= phases;
+      base++;
+    }
   }
   return out;
 }
 
-/** Resamples mono PCM to the analysis rate (16 kHz). */
+/** Fallback for unusual rate pairs: a moving-average low-pass when downsampling, then linear interpolation. */
+function resampleLinear(
+  samples: Float32Array,
+  fromRate: number,
+  toRate: number,
+  outLength: number,
+): Float32Array {
+  let src = samples;
+  const width = Math.floor(fromRate / toRate);
+  if (width > 1) {
+    src = new Float32Array(samples.length);
+    let acc = 0;
+    for (let i = 0; i < samples.length; i++) {
+      acc += samples[i]!;
+      if (i >= width) acc -= samples[i - width]!;
+      src[i] = acc / Math.min(i + 1, width);
+    }
+  }
+  const out = new Float32Array(outLength);
+  const ratio = fromRate / toRate;
+  for (let i = 0; i < outLength; i++) {
+    const x = i * ratio;
+    const j = Math.floor(x);
+    const a = src[Math.min(j, src.length - 1)]!;
+    const b = src[Math.min(j + 1, src.length - 1)]!;
+    out[i] = a + (b - a) * (x - j);
+  }
+  return out;
+}
+
+/** Mono PCM at the analysis rate (16 kHz): resampled, or the same samples (not copied) when already there. */
 export function toAnalysisRate(pcm: MonoPcm): MonoPcm {
+  if (pcm.sampleRate === ANALYSIS_RATE) return pcm;
   return {
     samples: resample(pcm.samples, pcm.sampleRate, ANALYSIS_RATE),
     sampleRate: ANALYSIS_RATE,

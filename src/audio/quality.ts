@@ -102,7 +102,11 @@ function round(x: number, digits = 2): number {
 
 function clippedRatio(samples: Float32Array): number {
   let n = 0;
-  for (const s of samples) if (Math.abs(s) >= T.clipLevel) n++;
+  const level = T.clipLevel;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
+    if (s >= level || s <= -level) n++;
+  }
   return samples.length ? n / samples.length : 0;
 }
 

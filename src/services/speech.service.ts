@@ -9,6 +9,7 @@ import type { VoiceProvider } from '../providers/provider.js';
 import type { VoiceRow } from '../repositories/voice.repository.js';
 import { providerFailure } from './provider-errors.js';
 import { charCount, speechSegments } from './speech-text.js';
+import type { Ticket, UsageLimits } from './usage-limits.js';
 
 /** What the provider interface accepts as `rate`. */
 const PROVIDER_RATE_MIN = 0.5;
@@ -32,6 +33,14 @@ export interface SpeakInput {
    * in that format (the Timbre route's behaviour for short texts).
    */
   passThrough?: boolean;
+  /**
+   * The caller: one of their synthesis slots (SYNTHESIZE_IN_FLIGHT_PER_USER,
+   * 429 with Retry-After past it) is held from before the first provider call
+   * until the audio is sent, the client goes away or the time limit passes.
+   */
+  userId?: string;
+  /** Aborted when the client goes away: the synthesis stops and its slot is freed at once. */
+  signal?: AbortSignal;
 }
 
 export interface SpeechResult {
@@ -60,6 +69,7 @@ export class SpeechService {
     private readonly encoder: SpeechEncoder,
     private readonly settings: SpeechSettings,
     private readonly log: Logger,
+    private readonly limits?: UsageLimits,
   ) {}
 
   /** Throws 400 naming the limit and its setting when `text` is over it or empty. */
@@ -104,17 +114,36 @@ export class SpeechService {
       tempo === 1 &&
       (input.format === 'mp3' || input.format === 'wav' || input.format === 'pcm');
 
-    const release = direct ? () => {} : this.encoder.reserve(input.format, tempo);
+    const client = input.signal;
+    if (client?.aborted) throw clientGone();
+    const slot: Ticket | undefined =
+      input.userId && this.limits ? await this.limits.enter('synthesize', input.userId) : undefined;
+    let release: () => void;
+    try {
+      release = direct ? () => {} : this.encoder.reserve(input.format, tempo);
+    } catch (err) {
+      await slot?.release();
+      throw err;
+    }
     const controller = new AbortController();
     const timeoutMs = this.settings.timeoutSec * 1000;
     let timedOut = false;
+    // Idempotent: frees the encoder and the user's slot, stops the provider.
+    const finish = (reason = 'synthesis finished') => {
+      clearTimeout(timer);
+      client?.removeEventListener('abort', onClientGone);
+      release();
+      void slot?.release();
+      if (!controller.signal.aborted) controller.abort(new Error(reason));
+    };
+    // Also frees the slots of a stream nobody ever read.
+    const onClientGone = () => finish('the client went away');
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort(new Error(`synthesis ran past ${this.settings.timeoutSec} s`));
-      // Also frees the slot of a stream nobody ever read.
-      release();
+      finish(`synthesis ran past ${this.settings.timeoutSec} s`);
     }, timeoutMs);
     timer.unref();
+    client?.addEventListener('abort', onClientGone, { once: true });
     let pcmBytes = 0;
     const provider = this.provider;
     const signal = controller.signal;
@@ -142,12 +171,6 @@ export class SpeechService {
           }
         })();
 
-    const finish = () => {
-      clearTimeout(timer);
-      release();
-      if (!signal.aborted) controller.abort(new Error('synthesis finished'));
-    };
-
     // The first audio before any header: provider failures become clean answers.
     const it = abortable(source, signal)[Symbol.asyncIterator]();
     let first: IteratorResult<Uint8Array>;
@@ -156,6 +179,7 @@ export class SpeechService {
     } catch (err) {
       finish();
       if (timedOut) throw this.timeoutError();
+      if (client?.aborted) throw clientGone();
       throw providerFailure(err);
     }
     if (first.done) {
@@ -205,6 +229,11 @@ export class SpeechService {
       headers: { 'retry-after': '1' },
     });
   }
+}
+
+/** What a request whose client left before any audio gets (nobody reads it; the log does). */
+function clientGone() {
+  return ERRORS.badRequest('The client went away before any audio was sent');
 }
 
 /**

@@ -654,6 +654,7 @@ export class VoiceService {
     userId: string,
     voiceId: string,
     input: SynthesizeBody,
+    opts: { signal?: AbortSignal } = {},
   ): Promise<{ contentType: string; stream: AsyncIterable<Uint8Array> }> {
     const v = await this.readyVoice(userId, voiceId);
     if (v.provider !== this.provider.name) {
@@ -681,39 +682,27 @@ export class VoiceService {
     const volume = num(input.volume, 'volume', 0, 100, 50);
     if (!this.speech) throw new Error('VoiceService needs a SpeechService to synthesize');
     const speech = this.speech;
-    const slot = await this.limits.enter('synthesize', userId);
-    let r: Awaited<ReturnType<SpeechService['speak']>>;
-    try {
-      // Long text is split on sentences and streamed (services/speech.service.ts).
-      r = await speech.speak({
-        voice: v,
-        text: input.text,
-        format,
-        sampleRate,
-        speed: rate,
-        pitch,
-        volume,
-        limit: {
-          maxChars: this.settings.synthMaxChars ?? 20_000,
-          setting: 'SYNTH_MAX_CHARS',
-          field: 'text',
-        },
-        passThrough: true,
-      });
-    } catch (err) {
-      await slot.release();
-      throw err;
-    }
-    const audio = r.stream;
-    // The slot is held until the audio is sent or the client goes away.
-    async function* held(): AsyncIterable<Uint8Array> {
-      try {
-        yield* audio;
-      } finally {
-        await slot.release();
-      }
-    }
-    return { contentType: r.contentType, stream: held() };
+    // Long text is split on sentences and streamed (services/speech.service.ts),
+    // which also holds the user's synthesis slot until the audio is sent or the
+    // client goes away.
+    const r = await speech.speak({
+      voice: v,
+      text: input.text,
+      format,
+      sampleRate,
+      speed: rate,
+      pitch,
+      volume,
+      limit: {
+        maxChars: this.settings.synthMaxChars ?? 20_000,
+        setting: 'SYNTH_MAX_CHARS',
+        field: 'text',
+      },
+      passThrough: true,
+      userId,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return { contentType: r.contentType, stream: r.stream };
   }
 
   private async mustFind(voiceId: string): Promise<VoiceWithOwner> {

@@ -3,13 +3,18 @@ declare module 'espeak-ng' {
   export interface ESpeakNgFS {
     readFile(path: string): Uint8Array;
     writeFile(path: string, data: string | Uint8Array): void;
+    unlink(path: string): void;
   }
   export interface ESpeakNgModule {
     FS: ESpeakNgFS;
+    /** espeak-ng's command-line `main(argc, argv)`; argv points into the module's memory. */
+    _main(argc: number, argv: number): number;
   }
   export interface ESpeakNgOptions {
     /** Command-line arguments; main() runs once as the module starts. */
     arguments?: string[];
+    /** Do not run main() at start-up (the caller runs it through `_main`). */
+    noInitialRun?: boolean;
     /** Run before main(), e.g. to write the input text into the virtual FS. */
     preRun?: ((module: ESpeakNgModule) => void)[];
     print?: (line: string) => void;

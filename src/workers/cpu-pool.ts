@@ -74,7 +74,10 @@ export class CpuPool<M extends TaskMap<M> = CpuTaskMap> {
     const execArgv = workerExecArgv(filename);
     this.piscina = new Piscina({
       filename: filename.href,
-      minThreads: 0,
+      // One thread always: piscina replaces a stopped thread (time limit, heap limit)
+      // only up to minThreads, and tasks queued behind it would otherwise wait for
+      // the next submission to start one.
+      minThreads: 1,
       maxThreads: this.threads,
       idleTimeout: 60_000,
       maxQueue: options.maxQueue,
@@ -98,6 +101,12 @@ export class CpuPool<M extends TaskMap<M> = CpuTaskMap> {
     opts: { timeoutMs?: number; transfer?: ArrayBuffer[] } = {},
   ): Promise<M[K]['output']> {
     if (this.closed) throw new CpuTaskError('closed', kind, 'The CPU pool is shut down.');
+    // Bounded here: piscina keeps tasks that carry an abort signal (all of ours,
+    // for the time limit) in a queue its own maxQueue check does not count.
+    if (this.piscina.queueSize >= this.options.maxQueue) {
+      this.options.onTask?.(kind, 'queue_full', 0);
+      throw new CpuTaskError('queue_full', kind, failureMessage('queue_full', kind, 0));
+    }
     const t0 = performance.now();
     const timeoutMs = opts.timeoutMs ?? this.options.taskTimeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);

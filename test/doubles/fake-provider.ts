@@ -84,6 +84,21 @@ export class FakeProvider implements VoiceProvider {
   private seq = 0;
   private readonly mp3Cache = new Map<number, Uint8Array>();
 
+  private held: { reached: () => void; opened: Promise<void> } | undefined;
+
+  /**
+   * Holds the next synthesis before any audio until `open()` (or until its
+   * signal aborts): `reached` resolves when it is waiting. Later calls pass.
+   */
+  holdNextSynthesis(): { reached: Promise<void>; open: () => void } {
+    let reached!: () => void;
+    let open!: () => void;
+    const reachedP = new Promise<void>((r) => (reached = r));
+    const opened = new Promise<void>((r) => (open = r));
+    this.held = { reached, opened };
+    return { reached: reachedP, open };
+  }
+
   /** Makes `op` throw a ProviderError of `kind` the next `times` calls (default: always). */
   fail(op: FakeOp, kind: ProviderErrorKind, times = Infinity, opts: { landed?: boolean } = {}) {
     this.failures.set(op, { kind, left: times, landed: opts.landed });
@@ -193,6 +208,17 @@ export class FakeProvider implements VoiceProvider {
     if (!v) throw new ProviderError('request', `no voice ${input.voiceId}`);
     if (v.undeployed || v.pollsLeft > 0) {
       throw new ProviderError('request', `voice ${input.voiceId} is not deployed`);
+    }
+    const held = this.held;
+    if (held) {
+      this.held = undefined;
+      held.reached();
+      await new Promise<void>((resolve, reject) => {
+        void held.opened.then(resolve);
+        input.signal?.addEventListener('abort', () => reject(new Error('synthesis aborted')), {
+          once: true,
+        });
+      });
     }
     if (this.emptySynthesis > 0) {
       this.emptySynthesis -= 1;

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { SpeechOutcome } from '../../services/openai/openai.service.js';
 import { ERRORS } from '../../errors.js';
+import { clientGoneSignal } from '../client-gone.js';
 import { uploadParts } from '../files/multipart.js';
 import { requireAccessToken } from '../plugins/auth.js';
 import { openAiError, registerOpenAiErrors } from './errors.js';
@@ -115,7 +116,9 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const r = await openai.speak(request.userId, request.body);
+      const r = await openai.speak(request.userId, request.body, {
+        signal: clientGoneSignal(reply),
+      });
       if (r.sse) {
         return reply
           .status(200)

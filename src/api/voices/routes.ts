@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Readable } from 'node:stream';
 import { ERRORS } from '../../errors.js';
+import { clientGoneSignal } from '../client-gone.js';
 import { requireAccessToken } from '../plugins/auth.js';
 import { conditionalHeaders, ConditionalHeaders, sendDownload } from '../download.js';
 import { envelope, responses } from '../schemas/common.js';
@@ -278,7 +279,9 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const r = await voices.synthesize(request.userId, request.params.voice_id, request.body);
+      const r = await voices.synthesize(request.userId, request.params.voice_id, request.body, {
+        signal: clientGoneSignal(reply),
+      });
       return reply.status(200).type(r.contentType).send(Readable.from(r.stream));
     },
   );

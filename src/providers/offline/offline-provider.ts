@@ -67,6 +67,8 @@ const PROVIDER_CODE: Record<QualityVerdict, string> = {
 
 const CHUNK_BYTES = 32 * 1024;
 const SEGMENT_CHARS = 400;
+/** Pitch corrections kept (one per espeak voice and target pitch). */
+const PITCH_CORRECTIONS_KEPT = 512;
 /** Segments rendered ahead of the one being sent (order is kept). */
 const LOOKAHEAD = 1;
 
@@ -88,6 +90,13 @@ export class OfflineVoiceProvider implements VoiceProvider {
   private readonly audio: AudioWork;
   /** espeak calibrations by voice, measured once by whichever thread got there first. */
   private readonly calibrations = new Map<string, VoiceCalibration>();
+  /**
+   * Pitch corrections measured on espeak's output, by espeak voice and target
+   * F0: later segments and later requests with the same voice reuse them
+   * rather than measuring again (the speech service sends long text one
+   * group of sentences at a time).
+   */
+  private readonly pitchCorrections = new Map<string, number>();
 
   constructor(options: OfflineVoiceProviderOptions) {
     this.store = new VoiceStore(options.dir);
@@ -321,8 +330,12 @@ export class OfflineVoiceProvider implements VoiceProvider {
     signal: AbortSignal | undefined,
   ): AsyncGenerator<SegmentResult> {
     const pieces = splitText(text);
-    const render = (piece: string, sonicPitch?: number) => {
+    const correctionKey = (piece: string) =>
+      `${espeakVoice(piece, profile)}|${profile.f0MedianHz * prosody.pitch}`;
+    const render = (piece: string, measured?: number) => {
       const calibration = this.calibrations.get(espeakVoice(piece, profile));
+      const key = correctionKey(piece);
+      const sonicPitch = this.pitchCorrections.get(key) ?? measured;
       return this.cpu
         .run('synth_segment', {
           text: piece,
@@ -335,6 +348,13 @@ export class OfflineVoiceProvider implements VoiceProvider {
         })
         .then((result) => {
           this.calibrations.set(result.calibration.voice, result.calibration);
+          if (result.measuredSonicPitch !== undefined) {
+            this.pitchCorrections.delete(key);
+            this.pitchCorrections.set(key, result.measuredSonicPitch);
+            while (this.pitchCorrections.size > PITCH_CORRECTIONS_KEPT) {
+              this.pitchCorrections.delete(this.pitchCorrections.keys().next().value!);
+            }
+          }
           return result;
         })
         .catch((err: unknown) => {

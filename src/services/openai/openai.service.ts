@@ -103,7 +103,11 @@ export class OpenAiService {
   ) {}
 
   /** `POST /v1/audio/speech`. */
-  async speak(userId: string, body: Record<string, unknown>): Promise<SpeechOutcome> {
+  async speak(
+    userId: string,
+    body: Record<string, unknown>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<SpeechOutcome> {
     if (typeof body.model !== 'string' || !body.model.trim())
       throw invalid('model', "'model' is required: any model name, e.g. tts-1");
     if (typeof body.input !== 'string')
@@ -153,6 +157,9 @@ export class OpenAiService {
       sampleRate: OPENAI_SAMPLE_RATE,
       speed,
       limit: this.inputLimit(),
+      // The same per-user synthesis slot as /api synthesis.
+      userId,
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const inputChars = charCount(body.input);
     return {

@@ -84,4 +84,33 @@ describe.each(dialects)('creating a voice with the offline engine on %s', (diale
       expect(speech.rawPayload.length).toBeGreaterThan(44 + 16000 * 2 * 0.3);
     },
   );
+
+  it(
+    'analyses a sample once for its assessment and its creation',
+    { timeout: 120_000 },
+    async () => {
+      const assessments = async () => {
+        const metric = await t.app.services.metrics.cpuTaskSeconds.get();
+        return metric.values
+          .filter((v) => v.metricName?.endsWith('_count') && v.labels.task === 'assess_audio')
+          .reduce((n, v) => n + v.value, 0);
+      };
+      const u = await registerUser(t.app, 'once');
+      const sample = await uploadFixture(t.app, u.access, 'speech/spk02_m_en_jfk_16k_mono.wav');
+      const before = await assessments();
+      const assessed = await api(t.app, u.access, 'POST', '/api/voice/assess_sample', {
+        audio_file_id: sample,
+      });
+      expect(assessed.json().quality).toMatchObject({ verdict: 'good', usable: true });
+      const res = await api(t.app, u.access, 'POST', '/api/voice/create_voice', {
+        audio_file_id: sample,
+        voice_name: 'Once',
+        voice_gender: 'male',
+        voice_description: 'analysed once',
+      });
+      expect(res.json().voice).toMatchObject({ status: 'ready' });
+      // assess_sample, the creation's check and the engine's style profile share one analysis.
+      expect((await assessments()) - before).toBe(1);
+    },
+  );
 });
