@@ -1,5 +1,5 @@
 import type { SwaggerTransform } from '@fastify/swagger';
-import type { TObject } from '@fastify/type-provider-typebox';
+import type { TObject } from 'typebox';
 
 /**
  * Route `config` that documents a multipart form as the route's request body
