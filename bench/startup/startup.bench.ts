@@ -37,7 +37,12 @@ interface Variant {
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const variants: Variant[] = [
-  { name: "node -e '' (baseline)", cmd: [process.execPath, '-e', ''], restart: false, server: false },
+  {
+    name: "node -e '' (baseline)",
+    cmd: [process.execPath, '-e', ''],
+    restart: false,
+    server: false,
+  },
   {
     name: 'node dist/src/server.js, fresh data',
     cmd: [process.execPath, 'dist/src/server.js'],
