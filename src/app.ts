@@ -21,6 +21,7 @@ import { clientErrorHandler, frameworkErrors, registerEdge } from './api/plugins
 import { registerErrorHandling } from './api/plugins/error-handler.js';
 import { addPageSecurityHeaders } from './api/plugins/page-security.js';
 import { registerRateLimits } from './api/plugins/rate-limit.js';
+import { sharedSerializers } from './api/plugins/serializers.js';
 import { ErrorEnvelope } from './api/schemas/common.js';
 import { voiceRoutes } from './api/voices/voices.routes.js';
 import { defaultVoiceRoutes } from './api/openai/default-voice.routes.js';
@@ -73,6 +74,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Each distinct response schema is compiled once, not once per route (start-up time).
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers() } },
     // Router and parser errors answer inside the envelope too (plugins/edge.ts).
     frameworkErrors,
     clientErrorHandler,
