@@ -9,6 +9,7 @@
 // emulator/ only (never node_modules/); it is kept in dist/.build-stamp
 // after a successful build.
 import { spawnSync } from 'node:child_process';
+import module from 'node:module';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -59,6 +60,10 @@ function buildIfStale() {
 buildIfStale();
 const entry = process.argv[2];
 if (entry) {
+  // Node 22.1 and later keep V8's compiled code of every module the entry
+  // loads between starts (in the system's temp folder); Node 20 has no such
+  // cache and skips this.
+  module.enableCompileCache?.();
   // The entry sees the arguments after it, as if it had been started itself.
   process.argv.splice(1, 2, path.resolve(root, entry));
   await import(pathToFileURL(path.resolve(root, entry)).href);
