@@ -30,6 +30,39 @@ export default tseslint.config(
     },
   },
   {
+    // Start-up time: modules that only some configurations need load with
+    // `await import()` where they are configured (README, "Start-up").
+    files: ['src/**/*.ts'],
+    ignores: ['src/storage/s3.ts', 'src/jobs/bull-queue.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@fastify/type-provider-typebox',
+              allowTypeImports: true,
+              message:
+                "import Type from 'typebox': the provider's runtime also loads typebox's compiler and value modules",
+            },
+            ...['ioredis', 'bullmq', 'mysql2', 'mysql2/promise'].map((name) => ({
+              name,
+              allowTypeImports: true,
+              message: 'load it with await import() where it is configured',
+            })),
+          ],
+          patterns: [
+            {
+              group: ['@aws-sdk/*', '**/storage/s3.js', '**/jobs/bull-queue.js'],
+              allowTypeImports: true,
+              message: 'load it with await import() where it is configured',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests read JSON bodies (`res.json()` is untyped) and poke at internals.
     files: ['test/**/*.ts', 'emulator/test/**/*.ts', 'bench/**/*.ts'],
     rules: {

@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 /* global process */
 // `npm start` / `npm run worker`: runs the TypeScript build only when its
-// inputs changed since the last one. The fingerprint is every input's path,
-// size and modification time (a file added, removed or edited changes it);
-// it is kept in dist/.build-stamp after a successful build.
+// inputs changed since the last one, then (given an entry such as
+// dist/src/server.js) runs that entry in this same process, so a start costs
+// one Node process, not one for the check and another for the server. The
+// fingerprint is every input's path, size and modification time (a file
+// added, removed or edited changes it), read from src/, migrations/ and
+// emulator/ only (never node_modules/); it is kept in dist/.build-stamp
+// after a successful build.
 import { spawnSync } from 'node:child_process';
+import module from 'node:module';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const INPUT_DIRS = ['src', 'migrations', 'emulator'];
@@ -35,16 +40,31 @@ function fingerprint() {
   return h.digest('hex');
 }
 
-const current = fingerprint();
-const built = existsSync(path.join(root, 'dist', 'src', 'server.js'));
-const stamp = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
-if (built && stamp === current) process.exit(0);
+/** Builds when the inputs changed since the last build; exits with tsc's status if it fails. */
+function buildIfStale() {
+  const current = fingerprint();
+  const built = existsSync(path.join(root, 'dist', 'src', 'server.js'));
+  const stamp = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
+  if (built && stamp === current) return;
 
-process.stderr.write('sources changed: building\n');
-const tsc = spawnSync(
-  process.execPath,
-  [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-  { cwd: root, stdio: 'inherit' },
-);
-if (tsc.status !== 0) process.exit(tsc.status ?? 1);
-writeFileSync(stampFile, current + '\n');
+  process.stderr.write('sources changed: building\n');
+  const tsc = spawnSync(
+    process.execPath,
+    [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  writeFileSync(stampFile, current + '\n');
+}
+
+buildIfStale();
+const entry = process.argv[2];
+if (entry) {
+  // Node 22.1 and later keep V8's compiled code of every module the entry
+  // loads between starts (in the system's temp folder); Node 20 has no such
+  // cache and skips this.
+  module.enableCompileCache?.();
+  // The entry sees the arguments after it, as if it had been started itself.
+  process.argv.splice(1, 2, path.resolve(root, entry));
+  await import(pathToFileURL(path.resolve(root, entry)).href);
+}

@@ -11,18 +11,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { apiKeyRoutes } from './api/auth/api-key.routes.js';
-import { authRoutes, meRoute } from './api/auth/routes.js';
+import { authRoutes, meRoute } from './api/auth/auth.routes.js';
 import { sessionRoutes } from './api/auth/session.routes.js';
-import { fileVoicesRoutes } from './api/files/voices.routes.js';
-import { fileRoutes, providerDownloadRoutes } from './api/files/routes.js';
-import { healthRoutes } from './api/health/routes.js';
-import { metricsRoutes } from './api/ops/routes.js';
+import { fileVoicesRoutes } from './api/files/file-voices.routes.js';
+import { fileRoutes, providerDownloadRoutes } from './api/files/files.routes.js';
+import { healthRoutes } from './api/health/health.routes.js';
+import { metricsRoutes } from './api/ops/ops.routes.js';
 import { clientErrorHandler, frameworkErrors, registerEdge } from './api/plugins/edge.js';
 import { registerErrorHandling } from './api/plugins/error-handler.js';
 import { addPageSecurityHeaders } from './api/plugins/page-security.js';
 import { registerRateLimits } from './api/plugins/rate-limit.js';
+import { sharedSerializers } from './api/plugins/serializers.js';
 import { ErrorEnvelope } from './api/schemas/common.js';
-import { voiceRoutes } from './api/voices/routes.js';
+import { voiceRoutes } from './api/voices/voices.routes.js';
 import { defaultVoiceRoutes } from './api/openai/default-voice.routes.js';
 import { openAiRoutes } from './api/openai/openai.routes.js';
 import { createServices, type Adapters, type Services } from './container.js';
@@ -73,6 +74,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Each distinct response schema is compiled once, not once per route (start-up time).
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers() } },
     // Router and parser errors answer inside the envelope too (plugins/edge.ts).
     frameworkErrors,
     clientErrorHandler,

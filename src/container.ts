@@ -38,7 +38,7 @@ import { OpenAiRepository } from './repositories/openai.repository.js';
 import { bundledFfmpegPath, SpeechEncoder } from './audio/stream-encoder.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { DiskBlobStore } from './storage/disk.js';
-import { S3BlobStore } from './storage/s3.js';
+import type { S3BlobStore } from './storage/s3.js';
 import { UrlSigner } from './storage/signed-url.js';
 import { AudioWork } from './workers/audio-work.js';
 import { cpuFailureError, CpuPool, CpuTaskError } from './workers/cpu-pool.js';
@@ -265,6 +265,8 @@ export async function createServices(
   let blobs = adapters.blobs;
   let s3Store: S3BlobStore | undefined;
   if (!blobs && config.storage.backend === 's3' && config.storage.s3) {
+    // The AWS SDK loads only when S3 is configured (start-up time on local disk).
+    const { S3BlobStore } = await import('./storage/s3.js');
     s3Store = new S3BlobStore(config.storage.s3);
     blobs = s3Store;
   }

@@ -124,7 +124,7 @@ function operations(doc: Schema): Operation[] {
           schema: p.schema,
         })),
         body: op.requestBody?.content?.['application/json']?.schema,
-        multipart: (op.consumes ?? []).includes('multipart/form-data') || /upload/.test(path),
+        multipart: op.requestBody?.content?.['multipart/form-data'] !== undefined,
       });
     }
   }

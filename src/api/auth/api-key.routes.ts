@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { requireAccessToken } from '../plugins/auth.js';
 import { envelope, responses, Timestamp, Uuid } from '../schemas/common.js';
 

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
 import { BoolLike, pageLike } from './lenient.js';
 
 /** Request and response schemas of `/api/file/*`; the service's view types derive from them. */
@@ -75,3 +75,34 @@ export const FileUpdateBody = Type.Object({
   description: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 export type FileUpdateBody = Static<typeof FileUpdateBody>;
+
+/**
+ * A multipart form's file part. Documented only: the bytes are streamed to the
+ * store by @fastify/multipart, never parsed into a body (see `formBody`).
+ */
+const FilePart = Type.Unsafe<unknown>({
+  type: 'string',
+  format: 'binary',
+  description: 'the file; its type is read from its content, not from its name',
+});
+
+/** `POST /api/file/upload`'s multipart form (contract §Files). */
+export const UploadForm = Type.Object({
+  file: FilePart,
+  is_public: Type.Optional(
+    Type.Union(
+      [
+        Type.Literal('true'),
+        Type.Literal('false'),
+        Type.Literal('1'),
+        Type.Literal('0'),
+        Type.Literal(''),
+      ],
+      { description: 'default true; "" = not given' },
+    ),
+  ),
+  description: Type.Optional(Type.String({ maxLength: 1000 })),
+});
+
+/** `POST /api/file/update_content/<id>`'s multipart form: the new bytes only. */
+export const ContentForm = Type.Object({ file: FilePart });

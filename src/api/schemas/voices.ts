@@ -1,4 +1,4 @@
-import { Type, type Static } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
 import { BoolLike, pageLike } from './lenient.js';
 
 /** Request and response schemas of `/api/voice/*`; the service's view types derive from them. */

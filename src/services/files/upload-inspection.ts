@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
-import { AudioUnreadableError, sniffType } from '../../audio/index.js';
+import { AudioUnreadableError } from '../../audio/errors.js';
+import { sniffType } from '../../audio/sniff.js';
 import { ERRORS } from '../../errors.js';
 import { BlobTooLargeError, type BlobStore } from '../../storage/blob-store.js';
 import {

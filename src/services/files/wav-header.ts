@@ -1,4 +1,4 @@
-import { AudioUnreadableError } from '../../audio/index.js';
+import { AudioUnreadableError } from '../../audio/errors.js';
 import type { AudioFacts } from './file-row.js';
 
 /**

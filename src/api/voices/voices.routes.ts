@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { Readable } from 'node:stream';
 import { ERRORS } from '../../errors.js';
 import { clientGoneSignal } from '../client-gone.js';

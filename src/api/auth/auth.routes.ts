@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { requireAccessToken, requireRefreshToken } from '../plugins/auth.js';
 import { envelope, responses } from '../schemas/common.js';
 

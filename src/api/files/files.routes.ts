@@ -1,14 +1,18 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { ConditionalHeaders, conditionalHeaders, sendDownload } from '../download.js';
 import { requireAccessToken } from '../plugins/auth.js';
 import { envelope, responses } from '../schemas/common.js';
 import {
+  ContentForm,
   FileIdParams,
   FileListBody,
   FileListItem,
   FileObject,
   FileUpdateBody,
+  UploadForm,
 } from '../schemas/files.js';
+import { formBody } from '../schemas/form-body.js';
 import { uploadParts } from './multipart.js';
 
 const Binary = Type.Unsafe<unknown>({ description: 'the file bytes (Range supported)' });
@@ -39,9 +43,11 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['files'],
         security: [{ bearer: [] }],
         consumes: ['multipart/form-data'],
-        description: 'multipart: `file`, `is_public` ("true"/"false", default true), `description`',
+        description:
+          'Uploads one audio or image file (multipart form: `file`, `is_public`, `description`).',
         response: responses({ 201: envelope(FileObject.properties) }),
       },
+      config: formBody(UploadForm),
     },
     async (request, reply) => {
       const view = await files.upload(request.userId, uploadParts(request, timeouts));
@@ -132,9 +138,12 @@ export const fileRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['files'],
         security: [{ bearer: [] }],
         consumes: ['multipart/form-data'],
+        description:
+          'Replaces the bytes of one of your files: audio only by audio, image only by image.',
         params: FileIdParams,
         response: responses({ 200: envelope({ file: FileObject }) }),
       },
+      config: formBody(ContentForm),
     },
     async (request) => {
       const file = await files.updateContent(
