@@ -98,13 +98,14 @@ const schema = z.object({
   DASHSCOPE_TARGET_MODEL: z.string().min(1).default('cosyvoice-v2'),
   DASHSCOPE_CREATE_TIMEOUT_SEC: int(120, 3600).default(120),
   DASHSCOPE_CREATE_SETTLE_SEC: int(0, 3600).default(180),
+  DASHSCOPE_WS_MAX_SOCKETS: int(1, 100).default(20),
   AUDITION_TEXT: z.string().min(1).max(500).default(DEFAULT_AUDITION_TEXT),
   CREATE_VOICE_WAIT_SEC: int(0, 600).default(60),
   VOICE_READY_TIMEOUT_SEC: int(1, 3600).default(300),
   VOICE_POLL_MIN_MS: int(10, 60_000).default(100),
   VOICE_POLL_MAX_MS: int(10, 60_000).default(2000),
   // Jobs mostly wait on the provider; their CPU work queues on the CPU pool.
-  JOB_CONCURRENCY: int(1, 1000).default(50),
+  JOB_CONCURRENCY: int(1, 1000).default(100),
   RUN_WORKER: bool.default(true),
   // At least 3 s: the lease is renewed every second at the fastest.
   JOB_LEASE_SEC: int(3, 3600).default(60),
@@ -221,6 +222,8 @@ export interface Config {
       targetModel: string;
       createTimeoutSec: number;
       createSettleSec: number;
+      /** Synthesis WebSockets open at once (tasks beyond wait for one). */
+      wsMaxSockets: number;
     };
   };
   voice: {
@@ -421,6 +424,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         targetModel: e.DASHSCOPE_TARGET_MODEL,
         createTimeoutSec: e.DASHSCOPE_CREATE_TIMEOUT_SEC,
         createSettleSec: e.DASHSCOPE_CREATE_SETTLE_SEC,
+        wsMaxSockets: e.DASHSCOPE_WS_MAX_SOCKETS,
       },
     },
     voice: {

@@ -274,6 +274,8 @@ async function main() {
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'silent',
     FILE_MAX_BYTES: String(size + MB),
+    // The bench file plays for about 18 minutes; uploads refuse audio past this.
+    MAX_SAMPLE_SEC: '3600',
   } as const;
   const config = loadConfig(env);
   const db = openDatabase(config.database);

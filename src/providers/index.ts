@@ -30,6 +30,7 @@ export function createProvider(
         defaultTargetModel: ds.targetModel,
         createTimeoutMs: ds.createTimeoutSec * 1000,
         createSettleMs: ds.createSettleSec * 1000,
+        maxSockets: ds.wsMaxSockets,
         logger: log.child({ component: 'dashscope' }),
       });
     }
