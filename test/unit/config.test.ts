@@ -85,6 +85,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('bounds the DashScope synthesis sockets by DASHSCOPE_WS_MAX_SOCKETS (1–100, default 20)', () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).provider.dashscope.wsMaxSockets).toBe(20);
+    expect(
+      loadConfig({ DATA_DIR: tmp(), DASHSCOPE_WS_MAX_SOCKETS: '64' }).provider.dashscope
+        .wsMaxSockets,
+    ).toBe(64);
+    expect(() => loadConfig({ DATA_DIR: tmp(), DASHSCOPE_WS_MAX_SOCKETS: '0' })).toThrow(
+      /DASHSCOPE_WS_MAX_SOCKETS/,
+    );
+    expect(() => loadConfig({ DATA_DIR: tmp(), DASHSCOPE_WS_MAX_SOCKETS: '101' })).toThrow(
+      /DASHSCOPE_WS_MAX_SOCKETS/,
+    );
+  });
+
   it('never enables captcha echo in production', () => {
     expect(() =>
       loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: 'x'.repeat(32), CAPTCHA_ECHO: 'true' }),
