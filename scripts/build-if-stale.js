@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /* global process */
-// `npm start` / `npm run worker`: runs the TypeScript build only when its
-// inputs changed since the last one, then (given an entry such as
-// dist/src/server.js) runs that entry in this same process, so a start costs
-// one Node process, not one for the check and another for the server. The
+// `npm start` / `npm run worker`: runs the TypeScript build and the bundle
+// (scripts/bundle.js) only when their inputs changed since the last one, then
+// (given an entry such as dist/src/server.bundle.js) runs that entry in this
+// same process, so a start costs one Node process, not one for the check and
+// another for the server. The
 // fingerprint is every input's path, size and modification time (a file
 // added, removed or edited changes it), read from src/, migrations/ and
 // emulator/ only (never node_modules/); it is kept in dist/.build-stamp
@@ -17,7 +18,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const INPUT_DIRS = ['src', 'migrations', 'emulator'];
-const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const INPUT_FILES = [
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'package.json',
+  'package-lock.json',
+  'scripts/bundle.js',
+];
 const stampFile = path.join(root, 'dist', '.build-stamp');
 
 function fingerprint() {
@@ -41,9 +48,9 @@ function fingerprint() {
 }
 
 /** Builds when the inputs changed since the last build; exits with tsc's status if it fails. */
-function buildIfStale() {
+async function buildIfStale() {
   const current = fingerprint();
-  const built = existsSync(path.join(root, 'dist', 'src', 'server.js'));
+  const built = existsSync(path.join(root, 'dist', 'src', 'server.bundle.js'));
   const stamp = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
   if (built && stamp === current) return;
 
@@ -54,10 +61,13 @@ function buildIfStale() {
     { cwd: root, stdio: 'inherit' },
   );
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  // The bundler loads only when a build is due.
+  const { bundle } = await import('./bundle.js');
+  await bundle();
   writeFileSync(stampFile, current + '\n');
 }
 
-buildIfStale();
+await buildIfStale();
 const entry = process.argv[2];
 if (entry) {
   // Node 22.1 and later keep V8's compiled code of every module the entry

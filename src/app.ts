@@ -6,7 +6,6 @@ import fastifyStatic from '@fastify/static';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -28,6 +27,7 @@ import { defaultVoiceRoutes } from './api/openai/default-voice.routes.js';
 import { openAiRoutes } from './api/openai/openai.routes.js';
 import { createServices, type Adapters, type Services } from './container.js';
 import { loggerOptions } from './logger.js';
+import { SRC_DIR } from './paths.js';
 import type { DbHandle } from './repositories/db.js';
 
 /** Everything the app talks to, passed in so tests can choose real parts or doubles. */
@@ -47,12 +47,11 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{8,64}$/;
-const here = path.dirname(fileURLToPath(import.meta.url));
 /** The web page: `web/` at the repository root, seen from `src/` (tsx) or `dist/src/` (built). */
 const webDir =
-  [path.resolve(here, '..', 'web'), path.resolve(here, '..', '..', 'web')].find((d) =>
+  [path.resolve(SRC_DIR, '..', 'web'), path.resolve(SRC_DIR, '..', '..', 'web')].find((d) =>
     existsSync(path.join(d, 'index.html')),
-  ) ?? path.resolve(here, '..', 'web');
+  ) ?? path.resolve(SRC_DIR, '..', 'web');
 
 /** Builds the app without listening: `server.ts` listens, tests `inject`. */
 export async function build(deps: AppDeps): Promise<FastifyInstance> {

@@ -14,6 +14,7 @@ import {
 } from 'kysely';
 import { Piscina } from 'piscina';
 import { ERRORS } from '../errors.js';
+import { moduleUrl } from '../paths.js';
 import { workerExecArgv } from '../workers/cpu-pool.js';
 import type { SqliteReadResult, SqliteReadTask } from '../workers/sqlite-read-tasks.js';
 
@@ -58,8 +59,7 @@ export class SqliteReaderDialect implements Dialect {
 }
 
 function taskModule(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-  return new URL(`../workers/sqlite-read-tasks.${ext}`, import.meta.url);
+  return moduleUrl('workers/sqlite-read-tasks');
 }
 
 /** Reads that may wait per reader thread before a request is answered 503. */

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 
 import { AppError, ERRORS } from '../errors.js';
+import { moduleUrl } from '../paths.js';
 
 import type { CpuTaskMap } from './cpu-tasks.js';
 
@@ -161,8 +162,7 @@ export function workerExecArgv(taskModule: URL): string[] {
 }
 
 function defaultTaskModule(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-  return new URL(`./cpu-tasks.${ext}`, import.meta.url);
+  return moduleUrl('workers/cpu-tasks');
 }
 
 function classify(cause: unknown, timeout: AbortSignal): CpuFailure | undefined {

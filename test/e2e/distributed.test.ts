@@ -1,7 +1,10 @@
 /**
  * The distributed shape: MariaDB, Redis, an API process that runs no jobs
- * (RUN_WORKER=false) and a separate `src/worker.ts` process taking them from
- * BullMQ. Both are real child processes sharing one data folder.
+ * (RUN_WORKER=false) and a separate worker process taking them from BullMQ.
+ * Both are real child processes sharing one data folder, and both run the
+ * built bundles exactly as `npm start` and `npm run worker` do, so the bundle
+ * (and the modules it loads only when configured: mysql2, ioredis, BullMQ) is
+ * tested too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, mysqlAvailable, type TestDb } from '../helpers/db.js';
 import { createTestRedis, redisAvailable, type TestRedis } from '../helpers/redis.js';
 import {
+  buildOnce,
   killAll,
   spawnServer,
   spawnWorker,
@@ -51,8 +55,12 @@ describe.runIf(available)('API and worker as separate processes on MariaDB + Red
       SWEEP_INTERVAL_SEC: '0',
       LOG_LEVEL: 'info',
     };
-    api = await spawnServer({ ...env, RUN_WORKER: 'false', CREATE_VOICE_WAIT_SEC: '0' });
-  }, 120_000);
+    await buildOnce();
+    api = await spawnServer(
+      { ...env, RUN_WORKER: 'false', CREATE_VOICE_WAIT_SEC: '0' },
+      { built: true },
+    );
+  }, 300_000);
 
   afterAll(async () => {
     await killAll();
@@ -89,7 +97,7 @@ describe.runIf(available)('API and worker as separate processes on MariaDB + Red
     expect(refused.status, JSON.stringify(refused.body)).toBe(503);
     expect(JSON.stringify(refused.body)).toMatch(/no worker/i);
 
-    worker = await spawnWorker(env);
+    worker = await spawnWorker(env, { built: true });
     expect(worker.output()).toContain('"queue":"bullmq"');
     await until(async () => {
       const h = await call(api.baseUrl, 'GET', '/api/health');

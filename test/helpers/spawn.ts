@@ -57,7 +57,32 @@ process.once('exit', () => {
  * every layer (tsx runs the script in a child node process).
  */
 export function spawnTsx(script: string, env: Record<string, string>): Child {
-  const proc = spawn(TSX, [script], {
+  return spawnChild(TSX, [script], env);
+}
+
+/**
+ * Runs a built entry as `npm start` and `npm run worker` do:
+ * `node scripts/build-if-stale.js dist/src/<name>.bundle.js` (call
+ * {@link buildOnce} first, so the start is not the build).
+ */
+export function spawnBuilt(name: 'server' | 'worker', env: Record<string, string>): Child {
+  return spawnChild(
+    process.execPath,
+    ['scripts/build-if-stale.js', `dist/src/${name}.bundle.js`],
+    env,
+  );
+}
+
+/** Builds and bundles the service when its sources changed (what `npm start` does first). */
+export function buildOnce(): Promise<void> {
+  const child = spawnChild(process.execPath, ['scripts/build-if-stale.js'], {});
+  return child.exited.then((code) => {
+    if (code !== 0) throw new Error(`the build failed (${code}):\n${child.output().slice(-3000)}`);
+  });
+}
+
+function spawnChild(command: string, args: string[], env: Record<string, string>): Child {
+  const proc = spawn(command, args, {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',
@@ -134,21 +159,18 @@ export interface ServerChild extends Child {
 }
 
 /**
- * Starts `src/server.ts` on 127.0.0.1:`port` and waits until `/api/health`
- * answers 200. The process is killed when it does not get ready.
+ * Starts `src/server.ts` (or, `built`, the bundle `npm start` runs) on
+ * 127.0.0.1:`port` and waits until `/api/health` answers 200. The process is
+ * killed when it does not get ready.
  */
 export async function spawnServer(
   env: Record<string, string>,
-  opts: { port?: number; timeoutMs?: number } = {},
+  opts: { port?: number; timeoutMs?: number; built?: boolean } = {},
 ): Promise<ServerChild> {
   const port = opts.port ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawnTsx('src/server.ts', {
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_BASE_URL: baseUrl,
-    ...env,
-  });
+  const serverEnv = { HOST: '127.0.0.1', PORT: String(port), PUBLIC_BASE_URL: baseUrl, ...env };
+  const child = opts.built ? spawnBuilt('server', serverEnv) : spawnTsx('src/server.ts', serverEnv);
   try {
     await waitForHealth(baseUrl, child, opts.timeoutMs ?? 45_000);
   } catch (err) {
@@ -158,12 +180,12 @@ export async function spawnServer(
   return Object.assign(child, { baseUrl });
 }
 
-/** Starts `src/worker.ts` and waits for its `worker started` log line. */
+/** Starts `src/worker.ts` (or the built worker) and waits for its `worker started` log line. */
 export async function spawnWorker(
   env: Record<string, string>,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; built?: boolean } = {},
 ): Promise<Child> {
-  const child = spawnTsx('src/worker.ts', env);
+  const child = opts.built ? spawnBuilt('worker', env) : spawnTsx('src/worker.ts', env);
   try {
     await child.waitForOutput(/"msg":"worker started"/, opts.timeoutMs ?? 45_000);
   } catch (err) {
