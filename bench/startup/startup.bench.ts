@@ -6,7 +6,8 @@
  * - `node -e ''`: the baseline, a bare Node process from spawn to exit;
  * - `node dist/src/server.js` on a fresh data folder (migrations run);
  * - `node dist/src/server.js` again on that folder (a restart: nothing to migrate);
- * - `npm start` on a fresh data folder (npm, the build check, then the server);
+ * - `node dist/src/server.bundle.js`, the same, fresh and restarted (what `npm start` runs);
+ * - `npm start` on a fresh data folder (npm, the build check, then the bundled server);
  * - `npm start` again on that folder.
  *
  * SQLite, local disk, in-process jobs, offline engine (the defaults), on a
@@ -52,6 +53,18 @@ const variants: Variant[] = [
   {
     name: 'node dist/src/server.js, restart',
     cmd: [process.execPath, 'dist/src/server.js'],
+    restart: true,
+    server: true,
+  },
+  {
+    name: 'node dist/src/server.bundle.js, fresh data',
+    cmd: [process.execPath, 'dist/src/server.bundle.js'],
+    restart: false,
+    server: true,
+  },
+  {
+    name: 'node dist/src/server.bundle.js, restart',
+    cmd: [process.execPath, 'dist/src/server.bundle.js'],
     restart: true,
     server: true,
   },
