@@ -10,6 +10,16 @@ import { keywordGrams, nameGrams, nameMatches } from './voice-name-grams.js';
  */
 export const KEYWORD_CANDIDATES = 5000;
 
+/** A listing position's key. */
+type Key = { created_at: string; id: string };
+
+/**
+ * A viewer's own and shared voices that are not public ready, up to this
+ * many, are merged with the public listing here (one index walk for any
+ * page); past it the database merges them.
+ */
+const SMALL_SET = 2000;
+
 const byListingOrder = (
   a: { created_at: string; id: string },
   b: { created_at: string; id: string },
@@ -55,6 +65,8 @@ export interface VoiceRepositoryOptions {
   reader?: Db;
   /** See KEYWORD_CANDIDATES; tests lower it to reach the common-keyword path. */
   keywordCandidates?: number;
+  /** See SMALL_SET; tests lower it to reach the database merge. */
+  smallSet?: number;
 }
 
 /** Voice rows and shares. Visibility rules are passed in, not decided here. */
@@ -62,6 +74,7 @@ export class VoiceRepository {
   /** The listing's connection: reads only, never inside a transaction. */
   private readonly reader: Db;
   private readonly keywordCandidates: number;
+  private readonly smallSet: number;
 
   constructor(
     private readonly db: Db,
@@ -69,6 +82,7 @@ export class VoiceRepository {
   ) {
     this.reader = opts.reader ?? db;
     this.keywordCandidates = opts.keywordCandidates ?? KEYWORD_CANDIDATES;
+    this.smallSet = opts.smallSet ?? SMALL_SET;
   }
 
   /** Inserts the voice with its keyword grams, in one transaction. */
@@ -245,11 +259,80 @@ export class VoiceRepository {
   }
 
   /**
-   * The visible set without a keyword: public ready voices through the
-   * covering (is_public, status, created_at, id) index, the viewer's own and
-   * those shared with them, each read in order only up to the page's end.
+   * The visible set without a keyword. It is the public ready voices (P,
+   * through the covering (is_public, status, created_at, id) index) merged
+   * with the viewer's own and shared voices that are not public ready (S,
+   * usually few). When S is small, one index walk of P serves any page:
+   * P's rows from offset `off − |S|` on are read, the position of the first
+   * of them in the merged listing is known from S alone, and the merge with
+   * S is done here, so a deep page costs a walk of P's index only. A viewer
+   * with many private or shared voices gets the SQL merge ({@link mergedPage}).
    */
   private async visiblePage(q: VoiceListQuery): Promise<string[]> {
+    const dir = q.order ?? 'asc';
+    const cmp = dir === 'desc' ? (a: Key, b: Key) => byListingOrder(b, a) : byListingOrder;
+    let own = this.reader
+      .selectFrom('voices')
+      .select(['voices.id', 'voices.created_at'])
+      .where('voices.created_by', '=', q.viewerId)
+      .where((eb) =>
+        eb.not(eb.and([eb('voices.is_public', '=', 1), eb('voices.status', '=', 'ready')])),
+      );
+    let shared = this.reader
+      .selectFrom('voice_shares')
+      .innerJoin('voices', 'voices.id', 'voice_shares.voice_id')
+      .select(['voices.id', 'voices.created_at'])
+      .where('voice_shares.user_id', '=', q.viewerId)
+      .where('voices.status', '=', 'ready')
+      .where('voices.is_public', '!=', 1);
+    if (q.gender) {
+      own = own.where('voices.voice_gender', '=', q.gender);
+      shared = shared.where('voices.voice_gender', '=', q.gender);
+    }
+    const [ownRows, sharedRows] = await Promise.all([
+      own.limit(this.smallSet + 1).execute(),
+      shared.limit(this.smallSet + 1).execute(),
+    ]);
+    const byId = new Map<string, Key>();
+    for (const r of [...ownRows, ...sharedRows]) byId.set(r.id, r);
+    if (byId.size > this.smallSet) return this.mergedPage(q);
+    const small = [...byId.values()].sort(cmp);
+
+    const start = Math.max(0, q.offset - small.length);
+    let pub = this.reader
+      .selectFrom('voices')
+      .select(['voices.id', 'voices.created_at'])
+      .where('voices.is_public', '=', 1)
+      .where('voices.status', '=', 'ready');
+    if (q.gender) pub = pub.where('voices.voice_gender', '=', q.gender);
+    const window = await pub
+      .orderBy('voices.created_at', dir)
+      .orderBy('voices.id', dir)
+      .limit(q.limit + small.length)
+      .offset(start)
+      .execute();
+    // Past the end of P: where P ends in the listing is not known from here.
+    if (start > 0 && window.length === 0) return this.mergedPage(q);
+
+    // Position of the first row merged below: window[0] is preceded by
+    // `start` rows of P and by the rows of S before it.
+    let s = 0;
+    if (start > 0) while (s < small.length && cmp(small[s]!, window[0]!) < 0) s++;
+    let position = start + s;
+    const page: string[] = [];
+    let w = 0;
+    const end = q.offset + q.limit;
+    while (position < end && (w < window.length || s < small.length)) {
+      const takeSmall = w >= window.length || (s < small.length && cmp(small[s]!, window[w]!) < 0);
+      const next = takeSmall ? small[s++]! : window[w++]!;
+      if (position >= q.offset) page.push(next.id);
+      position++;
+    }
+    return page;
+  }
+
+  /** The same page as {@link visiblePage}, merged by the database (for large S). */
+  private async mergedPage(q: VoiceListQuery): Promise<string[]> {
     const end = q.offset + q.limit;
     let pub = this.reader
       .selectFrom('voices')

@@ -252,6 +252,25 @@ describe.each(dialects)('the listing without a keyword on %s', (dialect) => {
     expect(page.map((v) => v.voice_name)).toEqual(expected('male'));
   });
 
+  it('gives every page alike whether it merges here or in the database, either way, any gender', async () => {
+    const merging = new VoiceRepository(t.db, { reader: t.reader, smallSet: 0 });
+    for (const order of ['asc', 'desc'] as const) {
+      for (const gender of [undefined, 'female']) {
+        const want = expected(gender);
+        if (order === 'desc') want.reverse();
+        for (const limit of [1, 4, 11]) {
+          for (let offset = 0; offset <= want.length + 2; offset++) {
+            const q = { viewerId: ALICE, onlyMine: false, offset, limit, order, gender };
+            const names = (await repo.list(q)).map((v) => v.voice_name);
+            const merged = (await merging.list(q)).map((v) => v.voice_name);
+            expect(names, JSON.stringify(q)).toEqual(want.slice(offset, offset + limit));
+            expect(merged, JSON.stringify(q)).toEqual(names);
+          }
+        }
+      }
+    }
+  });
+
   it('says which voices are shared with the viewer', async () => {
     const page = await repo.list({ viewerId: ALICE, onlyMine: false, offset: 0, limit: 100 });
     const shared = page.filter((v) => Number(v.shared_with_viewer) === 1).map((v) => v.voice_name);
