@@ -106,18 +106,21 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
     let v = await deps.voices.findById(voiceId);
     // Revoked: the sample's owner withdrew it; the withdrawal cleans up.
     if (!v || v.status === 'ready' || v.status === 'failed' || v.status === 'revoked') return;
+    // The first run moves the voice out of `pending` before anything reaches the
+    // provider: a voice found `pending` here was never enrolled by any run.
+    let firstRun = false;
     if (v.status === 'pending') {
-      await deps.voices.transition(voiceId, ['pending'], {
+      firstRun = await deps.voices.transition(voiceId, ['pending'], {
         status: 'processing',
         updated_at: now().toISOString(),
       });
       await deps.cache.bump('voices');
     }
     try {
-      // 1. Enrol, or adopt what an interrupted run enrolled.
+      // 1. Enrol, or adopt what an interrupted run enrolled (none on the first run).
       if (!v.call_name) {
         const prefix = providerPrefix(v.created_by, v.id);
-        const leftovers = await allProviderVoices(deps.provider, prefix);
+        const leftovers = firstRun ? [] : await allProviderVoices(deps.provider, prefix);
         let callName = leftovers[0]?.id;
         for (const extra of leftovers.slice(1)) await deps.provider.deleteVoice(extra.id);
         if (callName) {
@@ -178,7 +181,8 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
             }),
           );
         }
-        await new Promise((r) => setTimeout(r, delay));
+        // Jittered (±25 %): a burst of creations started together does not poll in step.
+        await new Promise((r) => setTimeout(r, Math.round(delay * (0.75 + Math.random() * 0.5))));
         delay = Math.min(Math.ceil(delay * 1.5), deps.settings.pollMaxMs ?? 2000);
       }
 

@@ -24,6 +24,31 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
+/** Prepared statements kept per SQLite connection (least recently used dropped first). */
+const STATEMENT_CACHE = 500;
+
+/**
+ * Keeps the connection's prepared statements by SQL text: Kysely prepares
+ * every query anew, and preparing is a good part of a small query's time on
+ * the event loop. A statement is safe to reuse here: Kysely runs it to the
+ * end at once, and SQLite re-prepares it itself after a schema change.
+ */
+export function cacheStatements(sqlite: SQLite.Database, max = STATEMENT_CACHE): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, SQLite.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      cache.delete(source);
+    } else {
+      stmt = prepare(source);
+      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(source, stmt);
+    return stmt;
+  }) as typeof sqlite.prepare;
+}
+
 /** Reader threads when the caller does not say (tests, tools). */
 const DEFAULT_READ_THREADS = 2;
 
@@ -44,6 +69,7 @@ export function openDatabase(
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('synchronous = NORMAL');
+    cacheStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log });
     const threads = database.readThreads ?? DEFAULT_READ_THREADS;
     if (database.path === ':memory:' || threads === 0) {

@@ -16,7 +16,8 @@ export class Meter extends Transform {
     private readonly maxBytes: number,
     private readonly headBytes: number,
   ) {
-    super();
+    // As large as the write stream's buffer, so the meter never stalls the flow.
+    super({ highWaterMark: 1024 * 1024 });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

@@ -4,6 +4,9 @@ import { PassThrough } from 'node:stream';
 import { AppError, ERRORS } from '../../errors.js';
 import type { UploadPart } from '../../services/file.service.js';
 
+/** Buffer of the upload's pass-through stream (bytes). */
+const STREAM_BUFFER = 1024 * 1024;
+
 export interface UploadTimeouts {
   /** Cut the upload when no byte arrived for this long (ms). */
   idleMs: number;
@@ -70,7 +73,8 @@ export async function* uploadParts(
       const part = next.value;
       if (part.type === 'file') {
         // The service reads `stream`; parser errors on the part become 400s there.
-        const stream = new PassThrough();
+        // Large buffers: a 64 KiB network chunk passes through without a stall.
+        const stream = new PassThrough({ highWaterMark: STREAM_BUFFER });
         current = stream;
         part.file.on('error', (err: unknown) => stream.destroy(clientError(err)));
         part.file.pipe(stream);

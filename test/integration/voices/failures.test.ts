@@ -195,20 +195,32 @@ describe.each(dialects)('a creation failing at each step on %s', (dialect) => {
     await expectOnlyTheSample();
   });
 
-  it('adopts a voice whose create response was lost instead of enrolling twice', async () => {
-    t.fake.fail('create', 'unavailable', 1, { landed: true });
+  it('looks for leftovers only on a retry: a first run has nothing to adopt', async () => {
+    const lists = t.fake.calls.list;
     const res = await createVoice(t.app, user.access, sample);
     expect(res.statusCode, res.body).toBe(200);
+    expect(t.fake.calls.list).toBe(lists);
+    await api(t.app, user.access, 'DELETE', `/api/voice/${res.json().voice.voice_id}`);
+    await until(() => t.fake.voices.size === 0);
+  });
+
+  it('adopts a voice whose create response was lost instead of enrolling twice', async () => {
+    t.fake.fail('create', 'unavailable', 1, { landed: true });
+    const lists = t.fake.calls.list;
+    const res = await createVoice(t.app, user.access, sample);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(t.fake.calls.list).toBeGreaterThan(lists);
     expect(t.fake.calls.create).toBe(1);
     expect(t.fake.liveIds()).toEqual([res.json().voice.call_name]);
     await api(t.app, user.access, 'DELETE', `/api/voice/${res.json().voice.voice_id}`);
     await until(() => t.fake.voices.size === 0);
   });
 
-  // The last attempt's create lands at the provider but its answer is lost: nothing
-  // was recorded, so only the purge of the voice's prefix can find it.
-  it('leaves no provider voice when the last attempt enrols but loses the answer', async () => {
-    // Four runs fail before enrolling; the fifth (last) enrols, but the answer is lost.
+  // A create lands at the provider but its answer is lost, and no later attempt can
+  // look for it: nothing was recorded, so only the purge of the voice's prefix finds it.
+  it('leaves no provider voice when an enrolment answer is lost and no attempt can adopt it', async () => {
+    // The first run enrols (it has nothing to adopt), but the answer is lost; the four
+    // retries each fail to list the provider's voices before they could adopt it.
     t.fake.fail('list', 'unavailable', 4);
     t.fake.fail('create', 'unavailable', Infinity, { landed: true });
     const res = await createVoice(t.app, user.access, sample);

@@ -255,7 +255,7 @@ describe.each(dialects)('the listing without a keyword on %s', (dialect) => {
   it('gives every page alike whether it merges here or in the database, either way, any gender', async () => {
     const merging = new VoiceRepository(t.db, { reader: t.reader, smallSet: 0 });
     for (const order of ['asc', 'desc'] as const) {
-      for (const gender of [undefined, 'female']) {
+      for (const gender of [undefined, 'female'] as const) {
         const want = expected(gender);
         if (order === 'desc') want.reverse();
         for (const limit of [1, 4, 11]) {
