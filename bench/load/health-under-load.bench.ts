@@ -1,5 +1,5 @@
 /**
- * Health under load: a spawned server (what `npm start` runs: the built `dist/src/server.js`,
+ * Health under load: a spawned server (what `npm start` runs: the built `dist/src/server.bundle.js`,
  * SQLite, offline engine) is probed on `/api/health` every 50 ms while it
  * takes, in turn: the hostile audio files, 8 concurrent wrong-password
  * logins, a 20,000-character synthesis and 20 concurrent creations. Each
@@ -25,7 +25,7 @@ const TARGET = { p99: 50, max: 250, rssMb: 600 };
 const dataDir = mkdtempSync(path.join(tmpdir(), 'timbre-load-'));
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(process.execPath, ['scripts/build-if-stale.js', 'dist/src/server.js'], {
+const server = spawn(process.execPath, ['scripts/build-if-stale.js', 'dist/src/server.bundle.js'], {
   cwd: path.resolve(import.meta.dirname, '../..'),
   env: {
     PATH: process.env.PATH,

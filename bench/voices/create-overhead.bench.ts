@@ -257,7 +257,7 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'timbre-bench-create-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, ['scripts/build-if-stale.js', 'dist/src/server.js'], {
+  const server = spawn(process.execPath, ['scripts/build-if-stale.js', 'dist/src/server.bundle.js'], {
     cwd: path.resolve(here, '../..'),
     env: {
       PATH: process.env.PATH,
