@@ -257,30 +257,34 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'timbre-bench-create-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, ['scripts/build-if-stale.js', 'dist/src/server.bundle.js'], {
-    cwd: path.resolve(here, '../..'),
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_BASE_URL: base,
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      VOICE_PROVIDER: 'dashscope',
-      DASHSCOPE_API_KEY: 'sk-test',
-      DASHSCOPE_BASE_URL: emu.httpBaseUrl,
-      DASHSCOPE_WS_URL: emu.wsUrl,
-      // The same provider polling as the first phase.
-      VOICE_POLL_MIN_MS: String(POLL_MIN_MS),
-      VOICE_POLL_MAX_MS: String(POLL_MAX_MS),
-      RATE_LIMIT_PER_MIN: '100000',
-      CREATE_RATE_LIMIT_PER_HOUR: '100000',
-      CREATE_IN_PROGRESS_PER_USER: '10000',
-      CPU_TASK_TIMEOUT_SEC: '120',
+  const server = spawn(
+    process.execPath,
+    ['scripts/build-if-stale.js', 'dist/src/server.bundle.js'],
+    {
+      cwd: path.resolve(here, '../..'),
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'development',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        PUBLIC_BASE_URL: base,
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        VOICE_PROVIDER: 'dashscope',
+        DASHSCOPE_API_KEY: 'sk-test',
+        DASHSCOPE_BASE_URL: emu.httpBaseUrl,
+        DASHSCOPE_WS_URL: emu.wsUrl,
+        // The same provider polling as the first phase.
+        VOICE_POLL_MIN_MS: String(POLL_MIN_MS),
+        VOICE_POLL_MAX_MS: String(POLL_MAX_MS),
+        RATE_LIMIT_PER_MIN: '100000',
+        CREATE_RATE_LIMIT_PER_HOUR: '100000',
+        CREATE_IN_PROGRESS_PER_USER: '10000',
+        CPU_TASK_TIMEOUT_SEC: '120',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   const kill = () => server.kill('SIGKILL');
   process.once('exit', kill);
   try {
