@@ -1,6 +1,6 @@
 import type { Multipart } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { PassThrough } from 'node:stream';
+import { finished, PassThrough } from 'node:stream';
 import { AppError, ERRORS } from '../../errors.js';
 import type { UploadPart } from '../../services/file.service.js';
 
@@ -75,8 +75,15 @@ export async function* uploadParts(
         // The service reads `stream`; parser errors on the part become 400s there.
         // Large buffers: a 64 KiB network chunk passes through without a stall.
         const stream = new PassThrough({ highWaterMark: STREAM_BUFFER });
+        // The consumer learns of a failure from the stream itself (`errored`, which
+        // pipeline() checks) even when it fails before the consumer attaches.
+        stream.on('error', () => undefined);
         current = stream;
-        part.file.on('error', (err: unknown) => stream.destroy(clientError(err)));
+        // `finished` also reports an error the part met before this line ran (a
+        // body cut short inside a file is often parsed, and failed, at once).
+        finished(part.file, (err) => {
+          if (err) stream.destroy(clientError(err));
+        });
         part.file.pipe(stream);
         yield { kind: 'file', field: part.fieldname, filename: part.filename, stream };
         current = undefined;

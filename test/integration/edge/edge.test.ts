@@ -97,6 +97,18 @@ describe('the HTTP edge answers bad input with a 4xx inside the envelope', () =>
     expect(await fileRowCount(t)).toBe(rows);
   });
 
+  it('a body cut short inside a file part is a 400 at once, not a wait for the upload timeout', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/file/upload',
+      headers: { ...bearer(token), 'content-type': 'multipart/form-data; boundary=XyZ' },
+      payload: '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF',
+    });
+    expect(expectEnvelope(res.statusCode, res.body, 400)).toMatchObject({
+      message: 'Malformed multipart body',
+    });
+  });
+
   it('bad percent-encoding in the path is a 400', async () => {
     const res = await fetch(`${t.base}/api/file/download/%E0%A4%A`, { headers: bearer(token) });
     expectEnvelope(res.status, await res.text(), 400);
