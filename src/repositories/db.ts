@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
 import { SqliteReaderDialect } from './sqlite-reader.js';
+import { cacheStatements } from './statement-cache.js';
 
 export type Db = Kysely<Database>;
 export type Dialect = Config['database']['dialect'];
@@ -22,31 +23,6 @@ export interface DbHandle {
   reader: Db;
   dialect: Dialect;
   close(): Promise<void>;
-}
-
-/** Prepared statements kept per SQLite connection (least recently used dropped first). */
-const STATEMENT_CACHE = 500;
-
-/**
- * Keeps the connection's prepared statements by SQL text: Kysely prepares
- * every query anew, and preparing is a good part of a small query's time on
- * the event loop. A statement is safe to reuse here: Kysely runs it to the
- * end at once, and SQLite re-prepares it itself after a schema change.
- */
-export function cacheStatements(sqlite: SQLite.Database, max = STATEMENT_CACHE): void {
-  const prepare = sqlite.prepare.bind(sqlite);
-  const cache = new Map<string, SQLite.Statement>();
-  sqlite.prepare = ((source: string) => {
-    let stmt = cache.get(source);
-    if (stmt) {
-      cache.delete(source);
-    } else {
-      stmt = prepare(source);
-      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-    }
-    cache.set(source, stmt);
-    return stmt;
-  }) as typeof sqlite.prepare;
 }
 
 /** Reader threads when the caller does not say (tests, tools). */

@@ -1,4 +1,5 @@
 import SQLite from 'better-sqlite3';
+import { cacheStatements } from '../repositories/statement-cache.js';
 
 /** One read, as the reader pool's threads receive it. */
 export interface SqliteReadTask {
@@ -15,25 +16,20 @@ export interface SqliteReadResult {
 /** Prepared statements kept per connection (the listing uses a handful of shapes). */
 const STATEMENTS_KEPT = 200;
 
-interface Reader {
-  conn: SQLite.Database;
-  statements: Map<string, SQLite.Statement>;
-}
-
 /** This thread's read-only connections, one per database file, opened on first use. */
-const readers = new Map<string, Reader>();
+const readers = new Map<string, SQLite.Database>();
 
-function readerOf(file: string): Reader {
-  let reader = readers.get(file);
-  if (!reader) {
+function readerOf(file: string): SQLite.Database {
+  let conn = readers.get(file);
+  if (!conn) {
     // WAL mode (set by the writer) lets this connection read beside the writer's
     // transactions: it sees what was committed when each statement starts.
-    const conn = new SQLite(file, { readonly: true, fileMustExist: true });
+    conn = new SQLite(file, { readonly: true, fileMustExist: true });
     conn.pragma('busy_timeout = 5000');
-    reader = { conn, statements: new Map() };
-    readers.set(file, reader);
+    cacheStatements(conn, STATEMENTS_KEPT);
+    readers.set(file, conn);
   }
-  return reader;
+  return conn;
 }
 
 /**
@@ -42,14 +38,8 @@ function readerOf(file: string): Reader {
  * passes SQLite's own errors through.
  */
 export default function read(task: SqliteReadTask): SqliteReadResult {
-  const reader = readerOf(task.path);
-  let stmt = reader.statements.get(task.sql);
-  if (!stmt) {
-    stmt = reader.conn.prepare(task.sql);
-    if (!stmt.reader) throw new Error('the SQLite reader runs only statements that return rows');
-    if (reader.statements.size >= STATEMENTS_KEPT) reader.statements.clear();
-    reader.statements.set(task.sql, stmt);
-  }
+  const stmt = readerOf(task.path).prepare(task.sql);
+  if (!stmt.reader) throw new Error('the SQLite reader runs only statements that return rows');
   // Bound as one array, as Kysely's own SQLite driver does.
   return { rows: stmt.all(task.parameters) as Record<string, unknown>[] };
 }

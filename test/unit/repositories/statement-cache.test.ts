@@ -1,6 +1,6 @@
 import SQLite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { cacheStatements } from '../../../src/repositories/db.js';
+import { cacheStatements } from '../../../src/repositories/statement-cache.js';
 
 describe('the SQLite statement cache', () => {
   it('prepares a statement once per SQL text and reuses it', () => {
