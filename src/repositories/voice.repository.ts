@@ -271,24 +271,7 @@ export class VoiceRepository {
   private async visiblePage(q: VoiceListQuery): Promise<string[]> {
     const dir = q.order ?? 'asc';
     const cmp = dir === 'desc' ? (a: Key, b: Key) => byListingOrder(b, a) : byListingOrder;
-    let own = this.reader
-      .selectFrom('voices')
-      .select(['voices.id', 'voices.created_at'])
-      .where('voices.created_by', '=', q.viewerId)
-      .where((eb) =>
-        eb.not(eb.and([eb('voices.is_public', '=', 1), eb('voices.status', '=', 'ready')])),
-      );
-    let shared = this.reader
-      .selectFrom('voice_shares')
-      .innerJoin('voices', 'voices.id', 'voice_shares.voice_id')
-      .select(['voices.id', 'voices.created_at'])
-      .where('voice_shares.user_id', '=', q.viewerId)
-      .where('voices.status', '=', 'ready')
-      .where('voices.is_public', '!=', 1);
-    if (q.gender) {
-      own = own.where('voices.voice_gender', '=', q.gender);
-      shared = shared.where('voices.voice_gender', '=', q.gender);
-    }
+    const { pub, own, shared } = this.sources(q, true);
     const [ownRows, sharedRows] = await Promise.all([
       own.limit(this.smallSet + 1).execute(),
       shared.limit(this.smallSet + 1).execute(),
@@ -299,12 +282,6 @@ export class VoiceRepository {
     const small = [...byId.values()].sort(cmp);
 
     const start = Math.max(0, q.offset - small.length);
-    let pub = this.reader
-      .selectFrom('voices')
-      .select(['voices.id', 'voices.created_at'])
-      .where('voices.is_public', '=', 1)
-      .where('voices.status', '=', 'ready');
-    if (q.gender) pub = pub.where('voices.voice_gender', '=', q.gender);
     const window = await pub
       .orderBy('voices.created_at', dir)
       .orderBy('voices.id', dir)
@@ -331,9 +308,12 @@ export class VoiceRepository {
     return page;
   }
 
-  /** The same page as {@link visiblePage}, merged by the database (for large S). */
-  private async mergedPage(q: VoiceListQuery): Promise<string[]> {
-    const end = q.offset + q.limit;
+  /**
+   * The visible set's sources as (id, created_at) queries: public ready
+   * voices, the viewer's own (any status) and ready voices shared with them;
+   * with `outsidePublic`, own and shared leave out what is public and ready.
+   */
+  private sources(q: VoiceListQuery, outsidePublic: boolean) {
     let pub = this.reader
       .selectFrom('voices')
       .select(['voices.id', 'voices.created_at'])
@@ -349,11 +329,24 @@ export class VoiceRepository {
       .select(['voices.id', 'voices.created_at'])
       .where('voice_shares.user_id', '=', q.viewerId)
       .where('voices.status', '=', 'ready');
+    if (outsidePublic) {
+      own = own.where((eb) =>
+        eb.not(eb.and([eb('voices.is_public', '=', 1), eb('voices.status', '=', 'ready')])),
+      );
+      shared = shared.where('voices.is_public', '!=', 1);
+    }
     if (q.gender) {
       pub = pub.where('voices.voice_gender', '=', q.gender);
       own = own.where('voices.voice_gender', '=', q.gender);
       shared = shared.where('voices.voice_gender', '=', q.gender);
     }
+    return { pub, own, shared };
+  }
+
+  /** The same page as {@link visiblePage}, merged by the database (for large S). */
+  private async mergedPage(q: VoiceListQuery): Promise<string[]> {
+    const end = q.offset + q.limit;
+    const { pub, own, shared } = this.sources(q, false);
     const dir = q.order ?? 'asc';
     const firstUpToEnd = <T extends typeof pub>(b: T) =>
       b.orderBy('voices.created_at', dir).orderBy('voices.id', dir).limit(end);
