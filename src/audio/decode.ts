@@ -149,6 +149,10 @@ interface FilterBank {
   weights: Float32Array;
 }
 
+/** Largest filter bank built (weights): about 1 MB; a larger one falls back to linear. */
+const MAX_BANK_WEIGHTS = 1 << 18;
+/** Rate pairs whose bank is kept (the rates a client's file claims are its own). */
+const BANKS_KEPT = 16;
 const bankCache = new Map<string, FilterBank | null>();
 
 function gcd(a: number, b: number): number {
@@ -160,7 +164,8 @@ function gcd(a: number, b: number): number {
  * The Blackman-windowed sinc for `fromRate` → `toRate`, sampled once per
  * output phase. When downsampling, the cutoff follows the output rate so the
  * filter is also the anti-alias filter. Null when the ratio needs more than
- * {@link MAX_PHASES} phases (non-integer or co-prime rates).
+ * {@link MAX_PHASES} phases (non-integer or co-prime rates) or the bank more
+ * than {@link MAX_BANK_WEIGHTS} weights.
  */
 function filterBank(fromRate: number, toRate: number): FilterBank | null {
   const key = `${fromRate}>${toRate}`;
@@ -171,10 +176,10 @@ function filterBank(fromRate: number, toRate: number): FilterBank | null {
     const g = gcd(fromRate, toRate);
     const phases = toRate / g;
     const step = fromRate / g;
-    if (phases <= MAX_PHASES) {
-      const cutoff = Math.min(1, toRate / fromRate) * 0.95;
-      const halfWidth = Math.ceil(ZERO_CROSSINGS / cutoff);
-      const taps = 2 * halfWidth;
+    const cutoff = Math.min(1, toRate / fromRate) * 0.95;
+    const halfWidth = Math.ceil(ZERO_CROSSINGS / cutoff);
+    const taps = 2 * halfWidth;
+    if (phases <= MAX_PHASES && phases * taps <= MAX_BANK_WEIGHTS) {
       const weights = new Float32Array(phases * taps);
       for (let p = 0; p < phases; p++) {
         let sum = 0;
@@ -197,6 +202,7 @@ function filterBank(fromRate: number, toRate: number): FilterBank | null {
       bank = { phases, step, taps, halfWidth, weights };
     }
   }
+  if (bankCache.size >= BANKS_KEPT) bankCache.delete(bankCache.keys().next().value as string);
   bankCache.set(key, bank);
   return bank;
 }
