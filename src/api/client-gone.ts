@@ -8,6 +8,11 @@ import type { FastifyReply } from 'fastify';
 export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   const res = reply.raw;
+  // Gone already (during the hooks before the handler): the event has passed.
+  if (res.closed && !res.writableFinished) {
+    controller.abort(new Error('the client went away'));
+    return controller.signal;
+  }
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(new Error('the client went away'));
   });

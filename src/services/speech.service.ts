@@ -144,6 +144,8 @@ export class SpeechService {
     }, timeoutMs);
     timer.unref();
     client?.addEventListener('abort', onClientGone, { once: true });
+    // Gone while the slot was being taken: the listener came too late for it.
+    if (client?.aborted) onClientGone();
     let pcmBytes = 0;
     const provider = this.provider;
     const signal = controller.signal;
