@@ -75,6 +75,11 @@ export class EspeakEngine {
   private static sharedEngine: EspeakEngine | undefined;
   private compiled: Promise<object> | undefined;
   private current: Instance | undefined;
+  /**
+   * `optind`'s address, the same in every instance of the compiled module:
+   * searched for once (undefined until then), null when it was not found.
+   */
+  private optindAt: number | null | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Module instances built so far (tests and diagnostics). */
   instancesBuilt = 0;
@@ -118,7 +123,7 @@ export class EspeakEngine {
     });
     if (!wasm) throw new EspeakError('espeak-ng did not start');
     this.instancesBuilt++;
-    return { module, wasm, messages, optind: undefined, runs: 0 };
+    return { module, wasm, messages, optind: this.optindAt, runs: 0 };
   }
 
   private async run({ text, voice, pitch, speed }: EspeakRequest): Promise<MonoPcm> {
@@ -151,7 +156,7 @@ export class EspeakEngine {
       callMain(inst, args);
       inst.runs++;
       const after = words(inst);
-      if (before) inst.optind = findOptind(before, after, args.length);
+      if (before) inst.optind = this.optindAt = findOptind(before, after, args.length);
       else if (inst.optind && after[inst.optind >> 2] !== args.length) inst.optind = null;
       try {
         // A fresh file each run: its presence proves this run's options were read.
