@@ -5,6 +5,7 @@
  * every binary frame is one or more complete Ogg pages of one continuous stream.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { floatToPcm16 } from './wav.js';
 
@@ -189,7 +190,8 @@ export class OpusStream {
     const pcm = floatToPcm16(samples);
     this.writtenSamples += samples.length;
     if (!this.proc.stdin.write(pcm))
-      await new Promise<void>((resolve) => this.proc.stdin.once('drain', resolve));
+      // Rejects when stdin fails instead (ffmpeg gone): no wait for ever.
+      await once(this.proc.stdin, 'drain');
     const target = BigInt(
       Math.max(
         0,

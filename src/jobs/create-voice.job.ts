@@ -152,6 +152,8 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
             sampleKey: sent.storage_key,
             targetModel: v.target_model,
             prefix,
+            // Just looked (or a first run: none can exist): the provider need not ask again.
+            existingVoiceIds: leftovers.map((l) => l.id),
           });
           callName = created.id;
           log.info({ call_name: callName }, 'provider voice created');

@@ -38,6 +38,12 @@ export interface CreateVoiceInput {
   targetModel: string;
   /** `^[a-z0-9]{1,10}$`; lets us find our voices again (see `listVoices`). */
   prefix: string;
+  /**
+   * The provider voices the caller knows exist under `prefix` right now (it
+   * has just looked, or knows none can). Given, a provider that needs such
+   * a list before creating uses it instead of asking again.
+   */
+  existingVoiceIds?: readonly string[];
   signal?: AbortSignal;
 }
 

@@ -45,6 +45,8 @@ export interface CreateRequest {
   sampleUrl: string;
   /** Already resolved (never empty). */
   targetModel: string;
+  /** The voices under `prefix` now, when the caller knows them: no look-up here. */
+  existingVoiceIds?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -62,7 +64,7 @@ export class CreateReconciler {
   private readonly createSettlePollMs: number;
   private readonly logger: DashScopeLogger | undefined;
   private readonly claimed = new Set<string>();
-  /** Baselines by prefix + sample URL. */
+  /** Baselines by prefix + sample URL (at most MAX_CLAIMED, oldest dropped first). */
   private readonly unresolved = new Map<string, Set<string>>();
 
   constructor(opts: CreateReconcilerOptions) {
@@ -86,7 +88,8 @@ export class CreateReconciler {
     // Ids that existed before our first attempt; any other id with our
     // prefix that appears later may be ours.
     const baseline =
-      earlier ?? new Set((await this.client.listAll(prefix, signal)).map((v) => v.id));
+      earlier ??
+      new Set(req.existingVoiceIds ?? (await this.client.listAll(prefix, signal)).map((v) => v.id));
     if (earlier !== undefined) {
       // An earlier call could not tell whether it created the voice; look first.
       const found = await this.reconcile(prefix, sampleUrl, baseline, signal);
@@ -133,7 +136,7 @@ export class CreateReconciler {
           found = await this.settle(prefix, sampleUrl, baseline, mayStillRun(err), signal);
         } catch (checkErr) {
           if (signal?.aborted === true) throw checkErr;
-          this.unresolved.set(key, baseline);
+          this.remember(key, baseline);
           throw new AbortError(
             unavailable(
               'DashScope did not confirm the voice creation and the outcome could not be checked; it will be looked for on the next attempt.',
@@ -144,7 +147,7 @@ export class CreateReconciler {
         if (found.kind === 'adopted')
           return { voice: { ...found.voice, targetModel }, adopted: true };
         if (found.kind === 'ambiguous') {
-          this.unresolved.set(key, baseline);
+          this.remember(key, baseline);
           throw new AbortError(this.ambiguousCreate(found.candidates));
         }
         throw err; // Nothing was created: safe to retry.
@@ -185,6 +188,16 @@ export class CreateReconciler {
       const left = settleUntil - Date.now();
       if (found.kind !== 'none' || left <= 0) return found;
       await sleep(Math.min(this.createSettlePollMs, left), signal);
+    }
+  }
+
+  /** Keeps the baseline of a create whose outcome stays unknown, for the next attempt. */
+  private remember(key: string, baseline: Set<string>): void {
+    this.unresolved.delete(key);
+    this.unresolved.set(key, baseline);
+    if (this.unresolved.size > MAX_CLAIMED) {
+      const oldest = this.unresolved.keys().next();
+      if (oldest.done !== true) this.unresolved.delete(oldest.value);
     }
   }
 

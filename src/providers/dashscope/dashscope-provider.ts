@@ -138,6 +138,7 @@ export class DashScopeVoiceProvider implements VoiceProvider {
       prefix: input.prefix,
       sampleUrl: input.sampleUrl,
       targetModel: this.modelOr(input.targetModel),
+      ...(input.existingVoiceIds !== undefined && { existingVoiceIds: input.existingVoiceIds }),
       ...(input.signal !== undefined && { signal: input.signal }),
     });
   }

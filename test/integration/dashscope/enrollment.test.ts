@@ -427,6 +427,20 @@ describe('DashScope create with an unknown outcome, against the emulator', () =>
     expect(emu.voices().map((v) => v.voice_id)).toEqual([voice.id]);
   });
 
+  it('asks list_voice before creating only when the caller does not say what exists', async () => {
+    const p = provider();
+    await create(p);
+    expect(emu.stats().http.byAction.list_voice).toBe(1);
+    const known = await p.createVoice({
+      sampleUrl: files.url(GOOD),
+      targetModel: 'cosyvoice-v2',
+      prefix: 'itest2',
+      existingVoiceIds: [],
+    });
+    expect(emu.stats().http.byAction.list_voice).toBe(1);
+    expect(emu.voices().map((v) => v.voice_id)).toContain(known.id);
+  });
+
   it('retries when a hung create made nothing, and ends with exactly one voice', async () => {
     const p = provider({ createTimeoutMs: 200, createSettleMs: 50 });
     emu.injectFault({ target: 'http', kind: 'hang', action: 'create_voice' });
