@@ -13,9 +13,8 @@ import {
   type QueryResult,
 } from 'kysely';
 import { Piscina } from 'piscina';
-import { ERRORS } from '../errors.js';
 import { moduleUrl } from '../paths.js';
-import { workerExecArgv } from '../workers/cpu-pool.js';
+import { busyError, isQueueFull, workerExecArgv } from '../workers/cpu-pool.js';
 import type { SqliteReadResult, SqliteReadTask } from '../workers/sqlite-read-tasks.js';
 
 export interface SqliteReaderOptions {
@@ -105,13 +104,8 @@ class SqliteReaderDriver implements Driver {
         parameters: query.parameters,
       });
     } catch (err) {
-      if ((err as Error | undefined)?.message === 'Task queue is at limit') {
-        throw ERRORS.unavailable('The server is busy', {
-          info: 'Too many database reads are waiting: try again shortly.',
-          headers: { 'retry-after': '2' },
-          extra: { retry_after: 2 },
-          cause: err,
-        });
+      if (isQueueFull(err)) {
+        throw busyError('Too many database reads are waiting: try again shortly.', 2, err);
       }
       throw err;
     }

@@ -20,10 +20,7 @@ type Key = { created_at: string; id: string };
  */
 const SMALL_SET = 2000;
 
-const byListingOrder = (
-  a: { created_at: string; id: string },
-  b: { created_at: string; id: string },
-) =>
+const byListingOrder = (a: Key, b: Key) =>
   a.created_at < b.created_at
     ? -1
     : a.created_at > b.created_at
@@ -196,22 +193,27 @@ export class VoiceRepository {
 
   /** The gram held by the fewest voices, when that is under the cap; else undefined. */
   private async rarestGram(grams: string[]): Promise<string | undefined> {
+    // Counted at once: on SQLite the reader threads share them out.
+    const counts = await Promise.all(
+      grams.map(async (gram) => {
+        const r = await this.reader
+          .selectFrom((eb) =>
+            eb
+              .selectFrom('voice_name_grams')
+              .select('voice_id')
+              .where('gram', '=', gram)
+              .limit(this.keywordCandidates)
+              .as('g'),
+          )
+          .select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .executeTakeFirstOrThrow();
+        return { gram, n: Number(r.n) };
+      }),
+    );
     let best: { gram: string; n: number } | undefined;
-    for (const gram of grams) {
-      const r = await this.reader
-        .selectFrom((eb) =>
-          eb
-            .selectFrom('voice_name_grams')
-            .select('voice_id')
-            .where('gram', '=', gram)
-            .limit(this.keywordCandidates)
-            .as('g'),
-        )
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .executeTakeFirstOrThrow();
-      const n = Number(r.n);
-      if (n === 0) return gram;
-      if (!best || n < best.n) best = { gram, n };
+    for (const c of counts) {
+      if (c.n === 0) return c.gram;
+      if (!best || c.n < best.n) best = c;
     }
     return best && best.n < this.keywordCandidates ? best.gram : undefined;
   }

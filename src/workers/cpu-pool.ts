@@ -169,7 +169,7 @@ function classify(cause: unknown, timeout: AbortSignal): CpuFailure | undefined 
   const err = cause as { name?: string; code?: string; message?: string } | undefined;
   if (timeout.aborted && err?.name === 'AbortError') return 'timeout';
   if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') return 'memory';
-  if (err?.message === 'Task queue is at limit') return 'queue_full';
+  if (isQueueFull(err)) return 'queue_full';
   if (err?.message === 'Terminating worker thread') return 'closed';
   if (err?.code === 'ERR_WORKER_INIT_FAILED' || err?.message?.startsWith('Worker exited')) {
     return 'crashed';
@@ -205,10 +205,20 @@ export function cpuFailureError(error: CpuTaskError, inputFault?: string): AppEr
     });
   }
   const retryAfter = error.failure === 'queue_full' ? 2 : 5;
+  return busyError(`${error.message} Retry in ${retryAfter} s.`, retryAfter, error);
+}
+
+/** piscina's refusal of a task when its queue is full. */
+export function isQueueFull(err: unknown): boolean {
+  return (err as { message?: unknown } | undefined)?.message === 'Task queue is at limit';
+}
+
+/** 503 "The server is busy" with Retry-After, for work refused or failed for the server's reasons. */
+export function busyError(info: string, retryAfterSec: number, cause: unknown): AppError {
   return ERRORS.unavailable('The server is busy', {
-    info: `${error.message} Retry in ${retryAfter} s.`,
-    headers: { 'retry-after': String(retryAfter) },
-    extra: { retry_after: retryAfter },
-    cause: error,
+    info,
+    headers: { 'retry-after': String(retryAfterSec) },
+    extra: { retry_after: retryAfterSec },
+    cause,
   });
 }
