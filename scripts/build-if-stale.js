@@ -12,7 +12,17 @@
 import { spawnSync } from 'node:child_process';
 import module from 'node:module';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -47,20 +57,60 @@ function fingerprint() {
   return h.digest('hex');
 }
 
+function upToDate(current) {
+  const built = existsSync(path.join(root, 'dist', 'src', 'server.bundle.js'));
+  const stamp = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
+  return built && stamp === current;
+}
+
+/**
+ * One build at a time: `npm start` and `npm run worker` started together on a
+ * changed tree would otherwise both build, and the bundler replaces files the
+ * other may be loading. A lock left by a killed build lapses after 10 minutes.
+ */
+async function withBuildLock(fn) {
+  const lock = `${stampFile}.lock`;
+  mkdirSync(path.dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - since > 10 * 60_000) rmSync(lock, { force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 /** Builds when the inputs changed since the last build; exits with tsc's status if it fails. */
 async function buildIfStale() {
   const current = fingerprint();
-  const built = existsSync(path.join(root, 'dist', 'src', 'server.bundle.js'));
-  const stamp = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
-  if (built && stamp === current) return;
+  if (upToDate(current)) return;
+  await withBuildLock(async () => {
+    // Another process may have built while this one waited.
+    if (upToDate(current)) return;
+    await build(current);
+  });
+}
 
+async function build(current) {
   process.stderr.write('sources changed: building\n');
   const tsc = spawnSync(
     process.execPath,
     [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
     { cwd: root, stdio: 'inherit' },
   );
-  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  if (tsc.status !== 0) {
+    rmSync(`${stampFile}.lock`, { force: true });
+    process.exit(tsc.status ?? 1);
+  }
   // The bundler loads only when a build is due.
   const { bundle } = await import('./bundle.js');
   await bundle();

@@ -353,7 +353,12 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
         // Past CREATE_VOICE_WAIT_SEC the answer is 202: wait for the row like a client would.
         if (r.res.status === 202) {
           const id = (r.res.body as { voice_id: string }).voice_id;
+          // Bounded: a voice that never settles, or a dead server, ends the wait.
+          const deadline = Date.now() + 60 * FLOOR_MS;
           for (;;) {
+            if (Date.now() > deadline || server.exitCode !== null) {
+              return { ok: false, ms: performance.now() - t0, status: 0 };
+            }
             const v = await call(base, 'GET', `/api/voice/${id}`, { token: user.access });
             const status = (v.body as { voice?: { status?: string } }).voice?.status;
             if (status === 'ready' || status === 'failed') {
