@@ -11,6 +11,7 @@ import { purgeProviderPrefixJob } from './jobs/purge-provider-prefix.job.js';
 import type { JobHandlers, JobQueue } from './jobs/queue.js';
 import { SqlJobQueue } from './jobs/sql-queue.js';
 import { WorkerCensus, WorkerHeartbeats } from './jobs/heartbeat.js';
+import { RedisVoiceEvents } from './jobs/redis-voice-events.js';
 import { LocalVoiceEvents, type VoiceEvents } from './jobs/voice-events.js';
 import { Metrics } from './metrics.js';
 import { createProvider } from './providers/index.js';
@@ -201,12 +202,8 @@ export async function createServices(
   // With Redis a finish reaches waiting requests in every process at once, and
   // the row re-read is only a slow safety net; without it jobs run in this
   // process (or a SQL worker beside it), which the 1 s re-read covers.
-  const RedisVoiceEvents =
-    redis && requestRedis
-      ? (await import('./jobs/redis-voice-events.js')).RedisVoiceEvents
-      : undefined;
   const events: VoiceEvents =
-    redis && requestRedis && RedisVoiceEvents
+    redis && requestRedis
       ? new RedisVoiceEvents(
           requestRedis,
           () => redis.duplicate(),
@@ -214,7 +211,7 @@ export async function createServices(
           log.child({ component: 'voice-events' }),
         )
       : new LocalVoiceEvents();
-  const waitFallbackMs = redis ? 5000 : 1000;
+  const waitFallbackMs = events instanceof RedisVoiceEvents ? 5000 : 1000;
 
   const users = new UserRepository(instrumentedDb);
   const tokens = new TokenService(config.jwt, now, (id) => users.isDisabled(id));

@@ -77,8 +77,11 @@ export function assertHandlers(handlers: Partial<JobHandlers>): asserts handlers
   if (missing.length) throw new Error(`no handler for job type(s): ${missing.join(', ')}`);
 }
 
+/** Longest wait between two attempts of a job, whichever queue runs it (ms). */
+export const MAX_BACKOFF_MS = 60_000;
+
 /** Exponential backoff with full jitter, in ms. */
-export function backoffMs(attempt: number, baseMs = 1000, capMs = 60_000): number {
+export function backoffMs(attempt: number, baseMs = 1000, capMs = MAX_BACKOFF_MS): number {
   const exp = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp / 2 + Math.random() * (exp / 2));
 }

@@ -8,10 +8,8 @@ import {
   type JobOutcome,
   type JobPayloads,
   type JobType,
+  MAX_BACKOFF_MS,
 } from './queue.js';
-
-/** Longest wait between two attempts of a job, whichever queue runs it (ms). */
-export const MAX_BACKOFF_MS = 60_000;
 
 /**
  * What one attempt came to. The queue only moves the job accordingly:

@@ -6,7 +6,8 @@ import {
   type JobOutcome,
   type JobType,
 } from '../../../src/jobs/queue.js';
-import { JobRunner, MAX_BACKOFF_MS } from '../../../src/jobs/runner.js';
+import { MAX_BACKOFF_MS } from '../../../src/jobs/queue.js';
+import { JobRunner } from '../../../src/jobs/runner.js';
 
 const silent = pino({ level: 'silent' });
 
