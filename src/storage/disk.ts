@@ -12,7 +12,7 @@ import {
   type BlobStore,
   type PutResult,
 } from './blob-store.js';
-import { Meter } from './meter.js';
+import { Meter, UPLOAD_BUFFER } from './meter.js';
 
 const KEY_RE = /^[a-z0-9][a-z0-9/_-]{0,200}$/;
 const TMP = '.tmp';
@@ -21,12 +21,6 @@ const TMP = '.tmp';
  * the syscalls and stream turns per byte (see bench/README.md).
  */
 const READ_CHUNK = 1024 * 1024;
-/**
- * Bytes an upload may have queued for the disk before the socket is paused:
- * with Node's 16 KiB default every 64 KiB network chunk stalls the upload
- * until its write lands; with room for a few, they go out as one writev.
- */
-const WRITE_BUFFER = 1024 * 1024;
 
 /**
  * Blobs as files under one folder. Writes go to `.tmp/<uuid>` and are
@@ -59,7 +53,7 @@ export class DiskBlobStore implements BlobStore {
       await pipeline(
         source,
         meter,
-        createWriteStream(tmp, { flags: 'wx', highWaterMark: WRITE_BUFFER }),
+        createWriteStream(tmp, { flags: 'wx', highWaterMark: UPLOAD_BUFFER }),
       );
       // A multipart file stream that hit its size limit ends quietly but flags itself.
       if ((source as Readable & { truncated?: boolean }).truncated) {

@@ -2,6 +2,14 @@ import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { BlobTooLargeError } from './blob-store.js';
 
+/**
+ * Bytes an upload's streams may hold (the pass-through of the multipart
+ * part, the meter, the disk write): with Node's 16 KiB default every 64 KiB
+ * network chunk stalls the upload until its write lands; with room for a
+ * few, they go out as one writev. At most three times this per upload.
+ */
+export const UPLOAD_BUFFER = 1024 * 1024;
+
 /** Counts, hashes, keeps the head and enforces the size limit while bytes flow. */
 export class Meter extends Transform {
   /** Bytes seen so far (not `size`: the S3 uploader reads a body's `size` as its length). */
@@ -16,8 +24,7 @@ export class Meter extends Transform {
     private readonly maxBytes: number,
     private readonly headBytes: number,
   ) {
-    // As large as the write stream's buffer, so the meter never stalls the flow.
-    super({ highWaterMark: 1024 * 1024 });
+    super({ highWaterMark: UPLOAD_BUFFER });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

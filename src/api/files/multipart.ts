@@ -3,9 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { finished, PassThrough } from 'node:stream';
 import { AppError, ERRORS } from '../../errors.js';
 import type { UploadPart } from '../../services/file.service.js';
-
-/** Buffer of the upload's pass-through stream (bytes). */
-const STREAM_BUFFER = 1024 * 1024;
+import { UPLOAD_BUFFER } from '../../storage/meter.js';
 
 export interface UploadTimeouts {
   /** Cut the upload when no byte arrived for this long (ms). */
@@ -74,7 +72,7 @@ export async function* uploadParts(
       if (part.type === 'file') {
         // The service reads `stream`; parser errors on the part become 400s there.
         // Large buffers: a 64 KiB network chunk passes through without a stall.
-        const stream = new PassThrough({ highWaterMark: STREAM_BUFFER });
+        // UPLOAD_BUFFER: a 64 KiB network chunk passes through without a stall.
         // The consumer learns of a failure from the stream itself (`errored`, which
         // pipeline() checks) even when it fails before the consumer attaches.
         stream.on('error', () => undefined);
