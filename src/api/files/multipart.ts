@@ -71,8 +71,8 @@ export async function* uploadParts(
       const part = next.value;
       if (part.type === 'file') {
         // The service reads `stream`; parser errors on the part become 400s there.
-        // Large buffers: a 64 KiB network chunk passes through without a stall.
         // UPLOAD_BUFFER: a 64 KiB network chunk passes through without a stall.
+        const stream = new PassThrough({ highWaterMark: UPLOAD_BUFFER });
         // The consumer learns of a failure from the stream itself (`errored`, which
         // pipeline() checks) even when it fails before the consumer attaches.
         stream.on('error', () => undefined);
