@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { BoolLike, pageLike } from './lenient.js';
+import { BOOL_STRINGS, BoolLike, pageLike } from './lenient.js';
 
 /** Request and response schemas of `/api/file/*`; the service's view types derive from them. */
 
@@ -90,16 +90,7 @@ const FilePart = Type.Unsafe<unknown>({
 export const UploadForm = Type.Object({
   file: FilePart,
   is_public: Type.Optional(
-    Type.Union(
-      [
-        Type.Literal('true'),
-        Type.Literal('false'),
-        Type.Literal('1'),
-        Type.Literal('0'),
-        Type.Literal(''),
-      ],
-      { description: 'default true; "" = not given' },
-    ),
+    Type.Union([...BOOL_STRINGS], { description: 'default true; "" = not given' }),
   ),
   description: Type.Optional(Type.String({ maxLength: 1000 })),
 });

@@ -14,23 +14,22 @@ export const MAX_PAGE = 1_000_000;
 /** The contract's page_size cap (the original had none). */
 export const MAX_PAGE_SIZE = 100;
 
+/** The string forms of {@link BoolLike}: what a form field (always a string) may hold. */
+export const BOOL_STRINGS = [
+  Type.Literal('true'),
+  Type.Literal('false'),
+  Type.Literal('1'),
+  Type.Literal('0'),
+  Type.Literal(''),
+] as const;
+
 /**
  * A boolean as the original's clients send it: a JSON boolean, `"true"`/`"false"`,
  * `1`/`0`, `"1"`/`"0"`; `''` and `null` mean "not given". Anything else is a 400
  * naming the field (the original took any non-empty string as true).
  */
 export const BoolLike = Type.Union(
-  [
-    Type.Boolean(),
-    Type.Literal('true'),
-    Type.Literal('false'),
-    Type.Literal('1'),
-    Type.Literal('0'),
-    Type.Literal(''),
-    Type.Literal(1),
-    Type.Literal(0),
-    Type.Null(),
-  ],
+  [Type.Boolean(), ...BOOL_STRINGS, Type.Literal(1), Type.Literal(0), Type.Null()],
   { description: 'boolean; also "true"/"false", 1/0, "1"/"0"; "" or null = not given' },
 );
 export type BoolLike = Static<typeof BoolLike>;
