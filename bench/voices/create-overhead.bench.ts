@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { startEmulator, type EmulatorHandle } from '../../emulator/server.js';
 import { DashScopeVoiceProvider } from '../../src/providers/dashscope/index.js';
 import { call, register, uploadSample } from '../../test/e2e/helpers.js';
@@ -35,6 +36,8 @@ const FLOOR_MS = DEPLOY_MS + CREATE_LATENCY_MS + WS_LATENCY_MS;
 const CONCURRENT = intArg('concurrent', 100);
 /** The concurrent phase's targets (issue #11). */
 const TARGET = { allReadyOverFloor: 3, healthP99Ms: 50 };
+/** The spawned server's /metrics token (a bench-only value). */
+const METRICS_TOKEN = 'bench-metrics-token-0123456789';
 /** The job's provider polling in this bench (makeApp jobSettings); the client alone polls the same way. */
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 200;
@@ -249,6 +252,81 @@ function rssOf(pid: number): { now: number; peak: number } | undefined {
 }
 
 /**
+ * CPU time (ms) the process has used: its main thread (the event loop; on
+ * Linux its task id is the pid) and all its threads, from /proc.
+ */
+function cpuOf(pid: number): { main: number; all: number } {
+  const ticks = (file: string) => {
+    const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat, i.e. 12 and 13 after the name.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  };
+  return { main: ticks(`/proc/${pid}/task/${pid}/stat`), all: ticks(`/proc/${pid}/stat`) };
+}
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** The server's event loop delay maximum (s) since the previous scrape, from its /metrics. */
+async function eventLoopLag(base: string): Promise<number> {
+  const res = await fetch(`${base}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  });
+  const text = await res.text();
+  return Number(/^timbre_nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? NaN);
+}
+
+/**
+ * Probes `url` every 50 ms from a worker thread, sampling the server's RSS,
+ * until stop() returns the latencies (ms) and the peak RSS sampled (MB).
+ */
+function startProbe(
+  url: string,
+  pid: number,
+): { ready: Promise<void>; stop(): Promise<{ health: number[]; rssPeakSampled: number }> } {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { readFileSync } = require('node:fs');
+    const health = [];
+    let rssPeak = NaN, probing = true;
+    parentPort.once('message', () => { probing = false; });
+    const rss = () => { try { return Number(/VmRSS:\\s+(\\d+) kB/.exec(readFileSync('/proc/' + workerData.pid + '/status', 'utf8'))[1]) / 1024; } catch { return NaN; } };
+    (async () => {
+      // One request first, not counted: a new thread's first fetch loads and
+      // compiles its HTTP client (hundreds of ms on a busy machine).
+      await fetch(workerData.url).then((r) => r.arrayBuffer());
+      parentPort.postMessage('ready');
+      while (probing) {
+        const t0 = performance.now();
+        await fetch(workerData.url).then((r) => r.arrayBuffer());
+        const dt = performance.now() - t0;
+        health.push(dt);
+        const r = rss();
+        if (!(r <= rssPeak)) rssPeak = r;
+        await new Promise((res) => setTimeout(res, Math.max(0, 50 - dt)));
+      }
+      parentPort.postMessage({ health, rssPeakSampled: rssPeak });
+    })();
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { url, pid } });
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
+  return {
+    ready,
+    stop: () =>
+      new Promise((resolve, reject) => {
+        worker.once('message', (m: { health: number[]; rssPeakSampled: number }) => {
+          void worker.terminate();
+          resolve(m);
+        });
+        worker.once('error', reject);
+        worker.postMessage('stop');
+      }),
+  };
+}
+
+/**
  * CONCURRENT synchronous creations at once against a spawned server (its own
  * process, so its RSS is its own), while /api/health is probed every 50 ms.
  */
@@ -259,7 +337,12 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const server = spawn(
     process.execPath,
-    ['scripts/build-if-stale.js', 'dist/src/server.bundle.js'],
+    // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
+    [
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      'scripts/build-if-stale.js',
+      'dist/src/server.bundle.js',
+    ],
     {
       cwd: path.resolve(here, '../..'),
       env: {
@@ -281,6 +364,7 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
         CREATE_RATE_LIMIT_PER_HOUR: '100000',
         CREATE_IN_PROGRESS_PER_USER: '10000',
         CPU_TASK_TIMEOUT_SEC: '120',
+        METRICS_TOKEN,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
@@ -329,21 +413,13 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
     await sleep(500);
     const rssBefore = rssOf(pid);
 
-    // Health probe and RSS sampling, every 50 ms, while the burst runs.
-    let probing = true;
-    const health: number[] = [];
-    let rssPeakSampled = rssBefore?.now ?? NaN;
-    const probe = (async () => {
-      while (probing) {
-        const t0 = performance.now();
-        await fetch(`${base}/api/health`).then((r) => r.arrayBuffer());
-        const dt = performance.now() - t0;
-        health.push(dt);
-        const r = rssOf(pid);
-        if (r) rssPeakSampled = Math.max(rssPeakSampled, r.now);
-        await sleep(Math.max(0, 50 - dt));
-      }
-    })();
+    // Health probe and RSS sampling, every 50 ms, while the burst runs. The probe
+    // runs on its own thread: this process also hosts the emulator (a stand-in
+    // for a remote service), whose work must not delay the probe's requests.
+    const probe = startProbe(`${base}/api/health`, pid);
+    await probe.ready;
+    const lagBefore = await eventLoopLag(base);
+    const cpuBefore = cpuOf(pid);
 
     latencies(CONCURRENT);
     const t0 = performance.now();
@@ -371,8 +447,9 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
       }),
     );
     const allReady = performance.now() - t0;
-    probing = false;
-    await probe;
+    const { health, rssPeakSampled } = await probe.stop();
+    const lagAfter = await eventLoopLag(base);
+    const cpuAfter = cpuOf(pid);
     const rssAfter = rssOf(pid);
     const failed = results.filter((r) => !r.ok);
     if (failed.length) {
@@ -428,17 +505,29 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
             ms(Math.max(...health)),
             `< ${TARGET.healthP99Ms} ms`,
             ms(rssBefore?.now ?? NaN),
-            ms(rssPeakSampled),
+            ms(Math.max(rssPeakSampled, rssBefore?.now ?? NaN)),
             ms(rssAfter?.peak ?? NaN),
           ],
         ],
       ),
     );
     log(
+      `\nserver CPU during the burst: main thread ${ms(cpuAfter.main - cpuBefore.main)} ms (${ms((cpuAfter.main - cpuBefore.main) / CONCURRENT)} ms per creation), all threads ${ms(cpuAfter.all - cpuBefore.all)} ms`,
+    );
+    log(
+      `\nserver event loop delay (prom-client, since the previous scrape): before the burst max ${ms(lagBefore * 1000)} ms, during it max ${ms(lagAfter * 1000)} ms`,
+    );
+    log(
       `\nverdict: all ready ${ratioAll <= TARGET.allReadyOverFloor ? 'within' : 'OVER'} ${TARGET.allReadyOverFloor}x the floor; health p99 ${p99 < TARGET.healthP99Ms ? 'under' : 'OVER'} ${TARGET.healthP99Ms} ms`,
     );
   } finally {
     process.off('exit', kill);
+    // A graceful stop first (a --cpu-prof profile is written on exit), then a kill.
+    if (server.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+    }
     kill();
     rmSync(dataDir, { recursive: true, force: true });
   }

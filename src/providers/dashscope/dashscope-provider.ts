@@ -251,9 +251,9 @@ export class DashScopeVoiceProvider implements VoiceProvider {
     };
   }
 
-  /** Closes every synthesis socket; in-flight syntheses fail with `unavailable`. */
+  /** Closes every synthesis socket (in-flight syntheses fail with `unavailable`) and the HTTP connections. */
   async close(): Promise<void> {
-    await this.pool.close();
+    await Promise.all([this.pool.close(), this.client.close()]);
   }
 
   private modelOr(targetModel: string): string {

@@ -15,6 +15,7 @@ import {
   toProviderError,
   unavailable,
 } from './errors.js';
+import { fetchTransport, undiciTransport, type HttpTransport } from './http-transport.js';
 import type { DashScopeLogger } from './types.js';
 
 /** Sent as `user-agent` (the SDKs send their own name and version). */
@@ -139,7 +140,7 @@ export interface EnrollmentClientOptions {
   /** Default {@link DEFAULT_USER_AGENT}. */
   userAgent?: string;
   logger?: DashScopeLogger;
-  /** Defaults to the global `fetch`. */
+  /** A fetch-shaped function to send calls with (test doubles); default undici's request(). */
   fetch?: typeof fetch;
 }
 
@@ -161,7 +162,7 @@ export class EnrollmentClient {
   private readonly listPageSize: number;
   private readonly userAgent: string;
   private readonly logger: DashScopeLogger | undefined;
-  private readonly fetchImpl: typeof fetch;
+  private readonly transport: HttpTransport;
 
   constructor(opts: EnrollmentClientOptions) {
     this.apiKey = opts.apiKey;
@@ -176,7 +177,12 @@ export class EnrollmentClient {
     this.listPageSize = opts.listPageSize ?? 10;
     this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.logger = opts.logger;
-    this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.transport = opts.fetch ? fetchTransport(opts.fetch) : undiciTransport();
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   /** `query_voice`. @throws ProviderError `not_found` for an unknown id. */
@@ -328,19 +334,13 @@ export class EnrollmentClient {
       'user-agent': this.userAgent,
     };
     if (this.workspace !== undefined) headers['X-DashScope-WorkSpace'] = this.workspace;
-    let status: number;
-    let text: string;
-    let retryAfterHeader: string | null;
+    let answer;
     try {
-      const res = await this.fetchImpl(this.endpoint, {
-        method: 'POST',
+      answer = await this.transport.post(this.endpoint, {
         headers,
         body: JSON.stringify({ model: 'voice-enrollment', input: { action, ...fields } }),
         signal: combined,
       });
-      status = res.status;
-      retryAfterHeader = res.headers.get('retry-after');
-      text = await res.text();
     } catch (err) {
       if (signal?.aborted === true) throw signal.reason;
       if (timeout.aborted) {
@@ -353,7 +353,7 @@ export class EnrollmentClient {
       (NOT_SENT_CODES.has(code) ? neverSentErrors : mayStillRunErrors).add(e);
       throw e;
     }
-    return this.read(action, status, text, retryAfterHeader);
+    return this.read(action, answer.status, answer.text, answer.retryAfter);
   }
 
   /** The `output` of a 2xx JSON answer, else the ProviderError the answer means. */
