@@ -4,6 +4,7 @@
  * inputs and outputs are plain, structured-cloneable data.
  */
 import { createHash } from 'node:crypto';
+import './low-priority.js';
 
 import bcrypt from 'bcryptjs';
 
