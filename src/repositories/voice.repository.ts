@@ -5,10 +5,13 @@ import { keywordGrams, nameGrams, nameMatches } from './voice-name-grams.js';
 
 /**
  * A keyword whose rarest gram is held by fewer voices than this is answered
- * from those voices; past it, the keyword is common and a walk of one gram's
- * voices in listing order meets its matches soon.
+ * from those voices (read whole and sorted here); past it, the keyword is
+ * common and a walk of one gram's voices in listing order meets its matches
+ * soon. Each of a keyword's grams is counted up to this many index entries
+ * (a 3-gram keyword of 8 characters has 6), so it bounds both the counting
+ * and the sort; 1000 keeps either to a few milliseconds on both databases.
  */
-export const KEYWORD_CANDIDATES = 5000;
+export const KEYWORD_CANDIDATES = 1000;
 
 /** A listing position's key. */
 type Key = { created_at: string; id: string };
@@ -193,7 +196,7 @@ export class VoiceRepository {
    */
   private async pageIds(q: VoiceListQuery): Promise<string[]> {
     if (q.keyword) {
-      const rarest = await this.rarestGram(keywordGrams(q.keyword));
+      const rarest = await this.rarestGram(keywordGrams(q.keyword), q.order ?? 'asc');
       if (!rarest) return this.scanPage(q);
       if (rarest.n < this.keywordCandidates) {
         return this.keywordPageFromGram(q, q.keyword, rarest.gram);
@@ -206,11 +209,17 @@ export class VoiceRepository {
   }
 
   /**
-   * The gram held by the fewest voices, with that count capped at
-   * `keywordCandidates` (past it, which gram is rarer is not known: the first
-   * of the keyword's grams stands for them); undefined for no grams.
+   * The gram held by the fewest voices, each counted up to
+   * `keywordCandidates`. When every gram reaches that cap, the one whose
+   * first `keywordCandidates` voices (in the page's direction) reach furthest
+   * into the listing: it is the sparsest there, so a walk of it meets the
+   * keyword's matches soonest (a two-word keyword's rarer word, not the first
+   * common one). Undefined for no grams.
    */
-  private async rarestGram(grams: string[]): Promise<{ gram: string; n: number } | undefined> {
+  private async rarestGram(
+    grams: string[],
+    dir: 'asc' | 'desc',
+  ): Promise<{ gram: string; n: number } | undefined> {
     // Counted at once: on SQLite the reader threads share them out.
     const counts = await Promise.all(
       grams.map(async (gram) => {
@@ -218,20 +227,26 @@ export class VoiceRepository {
           .selectFrom((eb) =>
             eb
               .selectFrom('voice_name_grams')
-              .select('voice_id')
+              .select('created_at')
               .where('gram', '=', gram)
+              .orderBy('created_at', dir)
+              .orderBy('voice_id', dir)
               .limit(this.keywordCandidates)
               .as('g'),
           )
-          .select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .select((eb) => [
+            eb.fn.countAll<number | string>().as('n'),
+            (dir === 'asc' ? eb.fn.max('g.created_at') : eb.fn.min('g.created_at')).as('reach'),
+          ])
           .executeTakeFirstOrThrow();
-        return { gram, n: Number(r.n) };
+        return { gram, n: Number(r.n), reach: r.reach ?? '' };
       }),
     );
-    let best: { gram: string; n: number } | undefined;
+    const further = (a: string, b: string) => (dir === 'asc' ? a > b : a < b);
+    let best: (typeof counts)[number] | undefined;
     for (const c of counts) {
       if (c.n === 0) return c;
-      if (!best || c.n < best.n) best = c;
+      if (!best || c.n < best.n || (c.n === best.n && further(c.reach, best.reach))) best = c;
     }
     return best;
   }

@@ -536,3 +536,48 @@ describe.each(dialects)(
     });
   },
 );
+
+describe.each(dialects)('which gram a common keyword walks, on %s', (dialect) => {
+  let t: TestDb;
+
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+    await addUsers(t);
+    const repo = new VoiceRepository(t.db, { reader: t.reader });
+    // "Calm" is everywhere, "Calm Narrator" one voice in ten.
+    for (let n = 1; n <= 40; n++) {
+      await repo.insert(
+        voice(n, { voice_name: n % 10 === 0 ? 'Calm Narrator' : `Calm voice ${n}` }),
+      );
+    }
+  });
+  afterAll(async () => t?.drop());
+
+  it('is the sparsest in the listing when every gram is common, either way', async () => {
+    for (const order of ['asc', 'desc'] as const) {
+      const walked: unknown[] = [];
+      const h = openDatabase(t.database, (e) => {
+        if (
+          /order by [`"]g[`"]\.[`"]created_at[`"]/.test(e.query.sql) &&
+          /offset/.test(e.query.sql)
+        )
+          walked.push(e.query.parameters[0]);
+      });
+      try {
+        // Every gram of the keyword is held by 3 voices or more: all are common.
+        const repo = new VoiceRepository(h.db, { reader: h.reader, keywordCandidates: 3 });
+        const q = { viewerId: ALICE, onlyMine: false, keyword: 'Calm Narrator', order };
+        const page = await repo.list({ ...q, offset: 1, limit: 2 });
+        expect(page.map((v) => v.id)).toEqual(
+          (order === 'asc' ? [20, 30] : [30, 20]).map((n) => voice(n).id),
+        );
+      } finally {
+        await h.close();
+      }
+      expect(walked).toHaveLength(1);
+      // Not a gram of "Calm " (held by every voice): one held only by the narrators.
+      expect(nameGrams('Calm voice')).not.toContain(walked[0]);
+      expect(nameGrams('Calm Narrator')).toContain(walked[0]);
+    }
+  });
+});
