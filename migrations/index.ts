@@ -8,6 +8,7 @@ import * as m0006 from './0006-sample-renditions.js';
 import * as m0007 from './0007-openai-voices.js';
 import * as m0008 from './0008-worker-heartbeats.js';
 import * as m0009 from './0009-user-disabled.js';
+import * as m0010 from './0010-voice-name-gram-order.js';
 
 /** Every migration, in order. Never edit one after it has been merged: add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007-openai-voices': m0007,
   '0008-worker-heartbeats': m0008,
   '0009-user-disabled': m0009,
+  '0010-voice-name-gram-order': m0010,
 };

@@ -206,9 +206,10 @@ export async function seedVoices(
     }
     // The keyword index rows, as VoiceRepository.insert writes them.
     const grams = batch.flatMap((v) =>
-      nameGrams(v.voice_name).map((gram) => ({ gram, voice_id: v.id })),
+      nameGrams(v.voice_name).map((gram) => ({ gram, voice_id: v.id, created_at: v.created_at })),
     );
-    const gramsPerStatement = dialect === 'sqlite' ? 16_000 : 20_000;
+    // Three values a row: SQLite takes ≤ 32,766 bound values, MySQL ≤ 65,535.
+    const gramsPerStatement = dialect === 'sqlite' ? 10_000 : 20_000;
     await db.transaction().execute(async (trx) => {
       for (let i = 0; i < batch.length; i += perStatement) {
         await trx.executeQuery(multiRowInsert('voices', batch.slice(i, i + perStatement)));

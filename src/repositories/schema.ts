@@ -115,6 +115,11 @@ export interface JobsTable {
 export interface VoiceNameGramsTable {
   gram: string;
   voice_id: string;
+  /**
+   * The voice's `created_at`, copied (it never changes), so that one gram's
+   * voices can be walked in listing order from the index alone.
+   */
+  created_at: string;
 }
 
 export interface SessionsTable {

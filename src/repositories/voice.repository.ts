@@ -5,10 +5,13 @@ import { keywordGrams, nameGrams, nameMatches } from './voice-name-grams.js';
 
 /**
  * A keyword whose rarest gram is held by fewer voices than this is answered
- * from those voices; past it, the keyword is common and a walk of the listing
- * in order meets its matches soon.
+ * from those voices (read whole and sorted here); past it, the keyword is
+ * common and a walk of one gram's voices in listing order meets its matches
+ * soon. Each of a keyword's grams is counted up to this many index entries
+ * (a 3-gram keyword of 8 characters has 6), so it bounds both the counting
+ * and the sort; 1000 keeps either to a few milliseconds on both databases.
  */
-export const KEYWORD_CANDIDATES = 5000;
+export const KEYWORD_CANDIDATES = 1000;
 
 /** A listing position's key. */
 type Key = { created_at: string; id: string };
@@ -32,6 +35,8 @@ const byListingOrder = (a: Key, b: Key) =>
           : 0;
 
 export type VoiceRow = VoicesTable;
+/** What may change of a voice: neither its id, its owner nor when it was created. */
+export type VoicePatch = Partial<Omit<VoiceRow, 'id' | 'created_by' | 'created_at'>>;
 export type VoiceWithOwner = VoiceRow & {
   owner_username: string;
   /** Set by listings: whether the voice is shared with the viewer (1/0 or boolean). */
@@ -86,7 +91,7 @@ export class VoiceRepository {
   async insert(row: VoiceRow): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('voices').values(row).execute();
-      await writeGrams(trx, row.id, row.voice_name);
+      await writeGrams(trx, row);
     });
   }
 
@@ -103,7 +108,8 @@ export class VoiceRepository {
     return this.withOwner().where('voices.id', '=', id).executeTakeFirst();
   }
 
-  async update(id: string, patch: Partial<Omit<VoiceRow, 'id' | 'created_by'>>): Promise<void> {
+  /** `created_at` is not among what changes: the keyword index holds a copy of it. */
+  async update(id: string, patch: VoicePatch): Promise<void> {
     const name = patch.voice_name;
     if (name === undefined) {
       await this.db.updateTable('voices').set(patch).where('id', '=', id).execute();
@@ -112,16 +118,17 @@ export class VoiceRepository {
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('voices').set(patch).where('id', '=', id).execute();
       await trx.deleteFrom('voice_name_grams').where('voice_id', '=', id).execute();
-      await writeGrams(trx, id, name);
+      const v = await trx
+        .selectFrom('voices')
+        .select('created_at')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (v) await writeGrams(trx, { id, voice_name: name, created_at: v.created_at });
     });
   }
 
   /** Updates only while the voice is in one of `from` (a guarded state transition). */
-  async transition(
-    id: string,
-    from: VoiceStatus[],
-    patch: Partial<Omit<VoiceRow, 'id' | 'created_by'>>,
-  ): Promise<boolean> {
+  async transition(id: string, from: VoiceStatus[], patch: VoicePatch): Promise<boolean> {
     const r = await this.db
       .updateTable('voices')
       .set(patch)
@@ -176,23 +183,43 @@ export class VoiceRepository {
    * The ids of one listing page, in order:
    * - a keyword of two characters or more whose rarest gram is held by fewer
    *   than `keywordCandidates` voices: those voices, checked and sorted here;
-   * - a keyword of one character, or one made only of common grams: a walk of
-   *   the listing in order, filtered by LIKE (common means matches come soon);
+   * - a keyword made only of common grams: a walk of one gram's voices in
+   *   listing order (its (gram, created_at, voice_id) index), filtered by LIKE
+   *   (common means matches come soon, and the gram's voices are a small part
+   *   of the listing);
+   * - a keyword of one character (no gram), or any keyword in the viewer's
+   *   own voices only: a walk of the listing in order, filtered by LIKE (own
+   *   voices through the (created_by, created_at) index: one user's voices
+   *   are fewer than a common gram's);
    * - no keyword: each source of the visible set (public ready, own, shared)
    *   read in index order up to the page's end, merged, then cut.
    */
   private async pageIds(q: VoiceListQuery): Promise<string[]> {
     if (q.keyword) {
-      const gram = await this.rarestGram(keywordGrams(q.keyword));
-      if (gram) return this.keywordPageFromGram(q, q.keyword, gram);
-      return this.scanPage(q);
+      const rarest = await this.rarestGram(keywordGrams(q.keyword), q.order ?? 'asc');
+      if (!rarest) return this.scanPage(q);
+      if (rarest.n < this.keywordCandidates) {
+        return this.keywordPageFromGram(q, q.keyword, rarest.gram);
+      }
+      if (q.onlyMine) return this.scanPage(q);
+      return this.gramWalkPage(q, q.keyword, rarest.gram);
     }
     if (q.onlyMine) return this.scanPage(q);
     return this.visiblePage(q);
   }
 
-  /** The gram held by the fewest voices, when that is under the cap; else undefined. */
-  private async rarestGram(grams: string[]): Promise<string | undefined> {
+  /**
+   * The gram held by the fewest voices, each counted up to
+   * `keywordCandidates`. When every gram reaches that cap, the one whose
+   * first `keywordCandidates` voices (in the page's direction) reach furthest
+   * into the listing: it is the sparsest there, so a walk of it meets the
+   * keyword's matches soonest (a two-word keyword's rarer word, not the first
+   * common one). Undefined for no grams.
+   */
+  private async rarestGram(
+    grams: string[],
+    dir: 'asc' | 'desc',
+  ): Promise<{ gram: string; n: number } | undefined> {
     // Counted at once: on SQLite the reader threads share them out.
     const counts = await Promise.all(
       grams.map(async (gram) => {
@@ -200,22 +227,28 @@ export class VoiceRepository {
           .selectFrom((eb) =>
             eb
               .selectFrom('voice_name_grams')
-              .select('voice_id')
+              .select('created_at')
               .where('gram', '=', gram)
+              .orderBy('created_at', dir)
+              .orderBy('voice_id', dir)
               .limit(this.keywordCandidates)
               .as('g'),
           )
-          .select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .select((eb) => [
+            eb.fn.countAll<number | string>().as('n'),
+            (dir === 'asc' ? eb.fn.max('g.created_at') : eb.fn.min('g.created_at')).as('reach'),
+          ])
           .executeTakeFirstOrThrow();
-        return { gram, n: Number(r.n) };
+        return { gram, n: Number(r.n), reach: r.reach ?? '' };
       }),
     );
-    let best: { gram: string; n: number } | undefined;
+    const further = (a: string, b: string) => (dir === 'asc' ? a > b : a < b);
+    let best: (typeof counts)[number] | undefined;
     for (const c of counts) {
-      if (c.n === 0) return c.gram;
-      if (!best || c.n < best.n) best = c;
+      if (c.n === 0) return c;
+      if (!best || c.n < best.n || (c.n === best.n && further(c.reach, best.reach))) best = c;
     }
-    return best && best.n < this.keywordCandidates ? best.gram : undefined;
+    return best;
   }
 
   private async keywordPageFromGram(
@@ -238,18 +271,39 @@ export class VoiceRepository {
       .map((r) => r.id);
   }
 
+  /**
+   * A common keyword's page: the voices holding `gram`, walked in listing
+   * order through its (gram, created_at, voice_id) index, each looked up in
+   * voices by key for the filters; the database stops at the page's end. A
+   * deep page costs about (offset + limit) / (share of the gram's voices that
+   * are visible and match) index entries and lookups, not a walk of the
+   * whole listing as a LIKE scan would.
+   */
+  private async gramWalkPage(q: VoiceListQuery, keyword: string, gram: string): Promise<string[]> {
+    let page = this.reader
+      .selectFrom('voice_name_grams as g')
+      .innerJoin('voices', 'voices.id', 'g.voice_id')
+      .select('voices.id')
+      .where('g.gram', '=', gram)
+      .where((eb) => this.visibleTo(eb, q))
+      .where(nameLike(keyword));
+    if (q.gender) page = page.where('voices.voice_gender', '=', q.gender);
+    const dir = q.order ?? 'asc';
+    const rows = await page
+      .orderBy('g.created_at', dir)
+      .orderBy('g.voice_id', dir)
+      .limit(q.limit)
+      .offset(q.offset)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /** A walk of the listing in order, with the filters as SQL (own voices, or LIKE). */
   private async scanPage(q: VoiceListQuery): Promise<string[]> {
     let page = this.reader.selectFrom('voices').select('voices.id');
     page = page.where((eb) => this.visibleTo(eb, q));
     if (q.gender) page = page.where('voices.voice_gender', '=', q.gender);
-    if (q.keyword) {
-      // Case-insensitive on both dialects: SQLite's LIKE folds ASCII case, but
-      // MySQL's follows the column collation (binary in some databases).
-      page = page.where(
-        sql<boolean>`lower(voices.voice_name) like lower(${'%' + escapeLike(q.keyword) + '%'}) escape ${'\\'}`,
-      );
-    }
+    if (q.keyword) page = page.where(nameLike(q.keyword));
     const dir = q.order ?? 'asc';
     const rows = await page
       .orderBy('voices.created_at', dir)
@@ -460,8 +514,28 @@ export class VoiceRepository {
   }
 }
 
-/** The keyword index rows of one voice name. */
-async function writeGrams(db: Db, voiceId: string, name: string): Promise<void> {
-  const rows = nameGrams(name).map((gram) => ({ gram, voice_id: voiceId }));
+/**
+ * Whether the voice's name holds `keyword`, as SQL. Case-insensitive on both
+ * dialects: SQLite's LIKE folds ASCII case, but MySQL's follows the column
+ * collation (binary in some databases).
+ */
+function nameLike(keyword: string) {
+  return sql<boolean>`lower(voices.voice_name) like lower(${'%' + escapeLike(keyword) + '%'}) escape ${'\\'}`;
+}
+
+/**
+ * The keyword index rows of one voice: its name's grams, each with the
+ * voice's `created_at` (the listing order). Every writer of voices goes
+ * through here (the importer of the original database too).
+ */
+export async function writeGrams(
+  db: Db,
+  v: Pick<VoiceRow, 'id' | 'voice_name' | 'created_at'>,
+): Promise<void> {
+  const rows = nameGrams(v.voice_name).map((gram) => ({
+    gram,
+    voice_id: v.id,
+    created_at: v.created_at,
+  }));
   if (rows.length > 0) await db.insertInto('voice_name_grams').values(rows).execute();
 }

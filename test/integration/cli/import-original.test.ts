@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOriginalSource } from '../../../src/repositories/original.repository.js';
+import { VoiceRepository } from '../../../src/repositories/voice.repository.js';
 import { ImportOriginalService } from '../../../src/services/import-original.service.js';
 import { DiskBlobStore } from '../../../src/storage/disk.js';
 import { createTestDb, mysqlAvailable, testDialects, type TestDb } from '../../helpers/db.js';
@@ -20,6 +21,12 @@ async function dump(t: TestDb) {
     users: await t.db.selectFrom('users').selectAll().orderBy('id').execute(),
     files: await t.db.selectFrom('files').selectAll().orderBy('id').execute(),
     voices: await t.db.selectFrom('voices').selectAll().orderBy('id').execute(),
+    grams: await t.db
+      .selectFrom('voice_name_grams')
+      .selectAll()
+      .orderBy('gram')
+      .orderBy('voice_id')
+      .execute(),
   };
 }
 
@@ -155,6 +162,28 @@ describe.skipIf(!canRun)('import from the original (MariaDB source)', () => {
           created_at: expectedVoiceTime,
         });
         expect(blobFiles(storage)).toHaveLength(3);
+      });
+
+      it('makes an imported voice findable by keyword, its index rows in its creation order', async () => {
+        const repo = new VoiceRepository(target.db);
+        const found = await repo.list({
+          viewerId: seeded.bob,
+          onlyMine: false,
+          keyword: '女声',
+          offset: 0,
+          limit: 10,
+        });
+        expect(found.map((v) => v.id)).toEqual([seeded.voice]);
+        const grams = await target.db
+          .selectFrom('voice_name_grams')
+          .select(['gram', 'created_at'])
+          .where('voice_id', '=', seeded.voice)
+          .execute();
+        // MySQL returns the bytes of the varbinary column: as text here.
+        expect(grams.map((g) => String(g.gram)).sort()).toEqual(
+          ['温柔', '温柔女', '柔女', '柔女声', '女声'].sort(),
+        );
+        expect(new Set(grams.map((g) => g.created_at))).toEqual(new Set([expectedVoiceTime]));
       });
 
       it('keeps passwords working: the original bcrypt hashes log in', async () => {

@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Migrator } from 'kysely';
+import { Migrator, type Kysely } from 'kysely';
 import { migrations } from '../../../migrations/index.js';
+import { openDatabase } from '../../../src/repositories/db.js';
 import type { VoicesTable } from '../../../src/repositories/schema.js';
 import {
   VoiceRepository,
   type VoiceListQuery,
 } from '../../../src/repositories/voice.repository.js';
-import { keywordGrams, nameGrams } from '../../../src/repositories/voice-name-grams.js';
+import {
+  keywordGrams,
+  nameGrams,
+  nameMatches,
+} from '../../../src/repositories/voice-name-grams.js';
 import { createTestDb, testDialects, type TestDb } from '../../helpers/db.js';
 
 const dialects = await testDialects();
@@ -309,6 +314,270 @@ describe.each(dialects)('the keyword index migration on %s', (dialect) => {
       expect(found.map((v) => v.voice_name)).toEqual(['Old Timer']);
     } finally {
       await t.drop();
+    }
+  });
+
+  it('gives the index rows of existing voices their voice’s created_at (0010), in batches', async () => {
+    const t = await createTestDb(dialect);
+    try {
+      const migrator = new Migrator({
+        db: t.db,
+        provider: { getMigrations: async () => migrations },
+      });
+      await migrator.migrateTo('0009-user-disabled');
+      await addUsers(t);
+      const before0010 = t.db as unknown as Kysely<{
+        voice_name_grams: { gram: string; voice_id: string };
+      }>;
+      // More voices than one backfill batch, created in an order unlike their ids.
+      const n = 2100;
+      const rows = Array.from({ length: n }, (_, i) =>
+        voice(i + 1, {
+          voice_name: `Narrator ${i + 1}`,
+          created_at: new Date(Date.UTC(2025, 0, 1) + ((i * 7919) % n) * 1000).toISOString(),
+        }),
+      );
+      for (let i = 0; i < n; i += 500) {
+        const chunk = rows.slice(i, i + 500);
+        await t.db.insertInto('voices').values(chunk).execute();
+        // The index rows as they were written before 0010: no created_at.
+        await before0010
+          .insertInto('voice_name_grams')
+          .values(
+            chunk.flatMap((v) => nameGrams(v.voice_name).map((gram) => ({ gram, voice_id: v.id }))),
+          )
+          .execute();
+      }
+      const r = await migrator.migrateToLatest();
+      expect(r.error).toBeUndefined();
+
+      const grams = await t.db
+        .selectFrom('voice_name_grams as g')
+        .innerJoin('voices', 'voices.id', 'g.voice_id')
+        .select(['g.voice_id', 'g.created_at as copied', 'voices.created_at'])
+        .execute();
+      expect(grams.length).toBe(rows.reduce((k, v) => k + nameGrams(v.voice_name).length, 0));
+      expect(grams.filter((g) => g.copied !== g.created_at)).toEqual([]);
+
+      // The common-keyword walk now lists them in creation order.
+      const walking = new VoiceRepository(t.db, { reader: t.reader, keywordCandidates: 1 });
+      const page = await walking.list({
+        viewerId: ALICE,
+        onlyMine: false,
+        keyword: 'narrator',
+        offset: 1500,
+        limit: 5,
+      });
+      const want = [...rows]
+        .sort((a, b) => (a.created_at < b.created_at ? -1 : 1))
+        .slice(1500, 1505)
+        .map((v) => v.id);
+      expect(page.map((v) => v.id)).toEqual(want);
+    } finally {
+      await t.drop();
+    }
+  });
+});
+
+describe.each(dialects)(
+  'a common keyword, walked through one gram in listing order, on %s',
+  (dialect) => {
+    let t: TestDb;
+    /** Answers every keyword by the walk: with a cap of 1, every gram held is common. */
+    let walking: VoiceRepository;
+    let sorting: VoiceRepository;
+
+    /** The rows as the rules see them, kept here to compute each page's expected ids. */
+    interface Model {
+      id: string;
+      name: string;
+      created_at: string;
+      created_by: string;
+      is_public: number;
+      status: 'ready' | 'pending';
+      gender: 'male' | 'female';
+      sharedWithAlice: boolean;
+    }
+    const model: Model[] = [];
+    const N = 48;
+
+    beforeAll(async () => {
+      t = await createTestDb(dialect);
+      await addUsers(t);
+      walking = new VoiceRepository(t.db, { reader: t.reader, keywordCandidates: 1 });
+      sorting = new VoiceRepository(t.db, { reader: t.reader });
+      // Inserted out of listing order (7 is prime to 48), so neither rowid nor
+      // insertion order can stand in for created_at; pairs share a created_at,
+      // so ties are broken by id.
+      for (let i = 0; i < N; i++) {
+        const n = ((i * 7) % N) + 1;
+        const name = [`Narrator ${n}`, 'Calm NARRATOR', `Narrow rat ${n}`, `Rate 100% narrator`][
+          n % 4
+        ]!;
+        const m: Model = {
+          id: voice(n).id,
+          name,
+          created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, Math.floor(n / 2))).toISOString(),
+          created_by: n % 3 === 0 ? ALICE : BOB,
+          is_public: n % 5 === 1 ? 0 : 1,
+          status: n % 7 === 3 ? 'pending' : 'ready',
+          gender: n % 2 ? 'male' : 'female',
+          sharedWithAlice: n % 3 !== 0 && n % 5 === 1 && n % 2 === 1,
+        };
+        model.push(m);
+        await sorting.insert(
+          voice(n, {
+            voice_name: m.name,
+            created_at: m.created_at,
+            created_by: m.created_by,
+            is_public: m.is_public,
+            status: m.status,
+            voice_gender: m.gender,
+          }),
+        );
+        if (m.sharedWithAlice) await sorting.share(m.id, ALICE, new Date().toISOString());
+      }
+      // Renamed after creation: into and out of the keyword's matches; their
+      // index rows must keep the voice's place in the listing.
+      for (const [n, name] of [
+        [3, 'Narrow rat renamed'],
+        [4, 'Old Narrator renamed'],
+        [22, 'Plain'],
+        [35, 'narRATor again'],
+      ] as const) {
+        await sorting.update(voice(n).id, { voice_name: name });
+        model.find((m) => m.id === voice(n).id)!.name = name;
+      }
+    });
+    afterAll(async () => t?.drop());
+
+    const visible = (m: Model, viewer: string, onlyMine: boolean) =>
+      onlyMine
+        ? m.created_by === viewer
+        : (m.is_public === 1 && m.status === 'ready') ||
+          m.created_by === viewer ||
+          (viewer === ALICE && m.sharedWithAlice && m.status === 'ready');
+
+    /** What the rules say, in listing order, computed from the model. */
+    const expected = (
+      keyword: string,
+      viewer: string,
+      onlyMine: boolean,
+      gender: 'male' | undefined,
+      order: 'asc' | 'desc',
+    ) => {
+      const ids = model
+        .filter((m) => visible(m, viewer, onlyMine))
+        .filter((m) => !gender || m.gender === gender)
+        .filter((m) => nameMatches(m.name, keyword))
+        .sort((a, b) =>
+          a.created_at !== b.created_at
+            ? a.created_at < b.created_at
+              ? -1
+              : 1
+            : a.id < b.id
+              ? -1
+              : 1,
+        )
+        .map((m) => m.id);
+      return order === 'desc' ? ids.reverse() : ids;
+    };
+
+    it('gives every page the same ids in the same order as the rules, either way, any filter', async () => {
+      let pages = 0;
+      for (const keyword of ['narrator', 'na', '0% n'])
+        for (const [viewer, onlyMine] of [
+          [ALICE, false],
+          [BOB, false],
+          [ALICE, true],
+        ] as const)
+          for (const gender of [undefined, 'male'] as const)
+            for (const order of ['asc', 'desc'] as const) {
+              const want = expected(keyword, viewer, onlyMine, gender, order);
+              expect(want.length, keyword).toBeGreaterThan(0);
+              for (let offset = 0; offset <= want.length + 1; offset += 3) {
+                const q = { viewerId: viewer, onlyMine, keyword, gender, order, offset, limit: 4 };
+                const walked = (await walking.list(q)).map((v) => v.id);
+                const sorted = (await sorting.list(q)).map((v) => v.id);
+                expect(walked, JSON.stringify(q)).toEqual(want.slice(offset, offset + 4));
+                expect(sorted, JSON.stringify(q)).toEqual(walked);
+                pages++;
+              }
+            }
+      expect(pages).toBeGreaterThan(100);
+    });
+
+    it('walks the gram in listing order in SQL rather than scanning the listing', async () => {
+      const seen: string[] = [];
+      const h = openDatabase(t.database, (e) => seen.push(e.query.sql));
+      try {
+        const repo = new VoiceRepository(h.db, { reader: h.reader, keywordCandidates: 1 });
+        await repo.list({
+          viewerId: ALICE,
+          onlyMine: false,
+          keyword: 'narrator',
+          offset: 2,
+          limit: 3,
+        });
+      } finally {
+        await h.close();
+      }
+      expect(seen.some((s) => /order by [`"]g[`"]\.[`"]created_at[`"]/.test(s))).toBe(true);
+    });
+
+    it('copies each voice’s created_at into its index rows, renamed ones included', async () => {
+      const rows = await t.db
+        .selectFrom('voice_name_grams as g')
+        .innerJoin('voices', 'voices.id', 'g.voice_id')
+        .select(['g.created_at as copied', 'voices.created_at'])
+        .execute();
+      expect(rows.length).toBeGreaterThan(N);
+      for (const r of rows) expect(r.copied).toBe(r.created_at);
+    });
+  },
+);
+
+describe.each(dialects)('which gram a common keyword walks, on %s', (dialect) => {
+  let t: TestDb;
+
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+    await addUsers(t);
+    const repo = new VoiceRepository(t.db, { reader: t.reader });
+    // "Calm" is everywhere, "Calm Narrator" one voice in ten.
+    for (let n = 1; n <= 40; n++) {
+      await repo.insert(
+        voice(n, { voice_name: n % 10 === 0 ? 'Calm Narrator' : `Calm voice ${n}` }),
+      );
+    }
+  });
+  afterAll(async () => t?.drop());
+
+  it('is the sparsest in the listing when every gram is common, either way', async () => {
+    for (const order of ['asc', 'desc'] as const) {
+      const walked: unknown[] = [];
+      const h = openDatabase(t.database, (e) => {
+        if (
+          /order by [`"]g[`"]\.[`"]created_at[`"]/.test(e.query.sql) &&
+          /offset/.test(e.query.sql)
+        )
+          walked.push(e.query.parameters[0]);
+      });
+      try {
+        // Every gram of the keyword is held by 3 voices or more: all are common.
+        const repo = new VoiceRepository(h.db, { reader: h.reader, keywordCandidates: 3 });
+        const q = { viewerId: ALICE, onlyMine: false, keyword: 'Calm Narrator', order };
+        const page = await repo.list({ ...q, offset: 1, limit: 2 });
+        expect(page.map((v) => v.id)).toEqual(
+          (order === 'asc' ? [20, 30] : [30, 20]).map((n) => voice(n).id),
+        );
+      } finally {
+        await h.close();
+      }
+      expect(walked).toHaveLength(1);
+      // Not a gram of "Calm " (held by every voice): one held only by the narrators.
+      expect(nameGrams('Calm voice')).not.toContain(walked[0]);
+      expect(nameGrams('Calm Narrator')).toContain(walked[0]);
     }
   });
 });
