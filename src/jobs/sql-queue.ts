@@ -139,6 +139,10 @@ export class SqlJobQueue implements JobQueue {
             this.kick();
           });
         this.running.set(job.id, p);
+        // One job started per turn of the event loop: a backlog of jobs (a burst
+        // of creations) would otherwise be claimed and started in one stretch
+        // of synchronous SQLite and job set-up, and requests would wait behind it.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (err) {
       this.log.error({ err }, 'job poll failed');
