@@ -89,10 +89,7 @@ export class VoiceRepository {
 
   /** Inserts the voice with its keyword grams, in one transaction. */
   async insert(row: VoiceRow): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('voices').values(row).execute();
-      await writeGrams(trx, row);
-    });
+    await this.db.transaction().execute((trx) => insertVoice(trx, row));
   }
 
   /** Voices joined with their owner's username. */
@@ -524,11 +521,20 @@ function nameLike(keyword: string) {
 }
 
 /**
+ * A voice row and its keyword index rows, on `db` (the caller's transaction):
+ * the one way a voice is written, for the repository and the importer alike.
+ */
+export async function insertVoice(db: Db, row: VoiceRow): Promise<void> {
+  await db.insertInto('voices').values(row).execute();
+  await writeGrams(db, row);
+}
+
+/**
  * The keyword index rows of one voice: its name's grams, each with the
  * voice's `created_at` (the listing order). Every writer of voices goes
  * through here (the importer of the original database too).
  */
-export async function writeGrams(
+async function writeGrams(
   db: Db,
   v: Pick<VoiceRow, 'id' | 'voice_name' | 'created_at'>,
 ): Promise<void> {

@@ -6,7 +6,7 @@ import { AudioUnreadableError, probeAudio, sniffType } from '../audio/index.js';
 import { isUniqueViolation, type Db } from '../repositories/db.js';
 import { FileRepository, type FileRow } from '../repositories/file.repository.js';
 import { UserRepository, type UserRow } from '../repositories/user.repository.js';
-import { VoiceRepository, writeGrams, type VoiceRow } from '../repositories/voice.repository.js';
+import { insertVoice, VoiceRepository, type VoiceRow } from '../repositories/voice.repository.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { sanitizeFileName, typeBySniffedExt, type AllowedType } from './file-types.js';
 
@@ -449,9 +449,8 @@ export class ImportOriginalService {
     };
     if (!opts.dryRun) {
       await this.db.transaction().execute(async (trx) => {
-        await trx.insertInto('voices').values(row).execute();
-        // Its keyword index rows, or a search would never find it.
-        await writeGrams(trx, row);
+        // With its keyword index rows, or a search would never find it.
+        await insertVoice(trx, row);
         // The clip was generated for the voice: mark it so clients can tell.
         await trx
           .updateTable('files')
