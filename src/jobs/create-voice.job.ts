@@ -9,6 +9,7 @@ import type { AudioWork } from '../workers/audio-work.js';
 import { providerFailure } from '../services/provider-errors.js';
 import { SampleRenditions } from '../services/sample-rendition.js';
 import { providerPrefix } from '../services/voice.service.js';
+import { PollSchedule, ReadyPace } from './poll-schedule.js';
 import { allProviderVoices } from './provider-voices.js';
 import type { VoiceEvents } from './voice-events.js';
 import { MAX_ATTEMPTS, type JobContext, type JobDefinition, type JobQueue } from './queue.js';
@@ -31,6 +32,8 @@ export interface CreateVoiceJobDeps {
     pollMinMs?: number;
     pollMaxMs?: number;
   };
+  /** The provider's recent pace, which the polling follows (a new one by default). */
+  pace?: ReadyPace;
   /** Seconds from the voice row's creation to its final state. */
   onFinished?: (outcome: 'ready' | 'failed', seconds: number) => void;
   now?: () => Date;
@@ -55,6 +58,7 @@ class PermanentFailure extends Error {
 export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_voice'> {
   const now = deps.now ?? (() => new Date());
   const audio = deps.audio;
+  const pace = deps.pace ?? new ReadyPace();
   const renditions = new SampleRenditions(
     deps.files,
     audio ? (bytes, opts) => audio.transcode(bytes, opts) : undefined,
@@ -118,6 +122,8 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
     }
     try {
       // 1. Enrol, or adopt what an interrupted run enrolled (none on the first run).
+      /** When this run's create answered: the provider's pace is measured from it. */
+      let enrolledAt: number | undefined;
       if (!v.call_name) {
         const prefix = providerPrefix(v.created_by, v.id);
         const leftovers = firstRun ? [] : await allProviderVoices(deps.provider, prefix);
@@ -156,19 +162,27 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
             existingVoiceIds: leftovers.map((l) => l.id),
           });
           callName = created.id;
+          enrolledAt = Date.now();
           log.info({ call_name: callName }, 'provider voice created');
         }
         await deps.voices.update(voiceId, { call_name: callName, updated_at: now().toISOString() });
         v = { ...v, call_name: callName };
       }
 
-      // 2. Wait until usable.
+      // 2. Wait until usable: closely around the provider's usual time when
+      // this run enrolled the voice, else starting fast and backing off.
       const deadline = Date.now() + deps.settings.readyTimeoutSec * 1000;
-      // Starts fast (a voice is often usable within a second or two) and grows.
-      let delay = deps.settings.pollMinMs ?? 100;
+      const schedule = new PollSchedule(
+        { minMs: deps.settings.pollMinMs ?? 100, maxMs: deps.settings.pollMaxMs ?? 2000 },
+        enrolledAt === undefined ? undefined : pace.expected(v.target_model),
+      );
+      const pollsFrom = enrolledAt ?? Date.now();
       for (;;) {
         const pv = await deps.provider.getVoice(v.call_name!);
-        if (pv.status === 'ok') break;
+        if (pv.status === 'ok') {
+          if (enrolledAt !== undefined) pace.record(v.target_model, Date.now() - enrolledAt);
+          break;
+        }
         if (pv.status === 'undeployed') {
           throw new PermanentFailure(
             ERRORS.unprocessable('The voice provider rejected the sample during review', {
@@ -183,9 +197,11 @@ export function createVoiceJob(deps: CreateVoiceJobDeps): JobDefinition<'create_
             }),
           );
         }
-        // Jittered (±25 %): a burst of creations started together does not poll in step.
-        await new Promise((r) => setTimeout(r, Math.round(delay * (0.75 + Math.random() * 0.5))));
-        delay = Math.min(Math.ceil(delay * 1.5), deps.settings.pollMaxMs ?? 2000);
+        const wait = Math.min(
+          schedule.next(Date.now() - pollsFrom),
+          Math.max(0, deadline - Date.now()) + 1,
+        );
+        await new Promise((r) => setTimeout(r, wait));
       }
 
       // 3. The audition clip, stored as a private file of the creator.

@@ -15,12 +15,14 @@ export type FakeOp = 'create' | 'get' | 'list' | 'delete' | 'synthesize';
 
 /**
  * What happens after enrolment: `ok` at once; `deploying` for `polls` status
- * queries (then ok); `forever` never leaves deploying; `undeployed` is the
- * provider rejecting the sample at review.
+ * queries (then ok); `after` deploying for `ms` after creation (then ok);
+ * `forever` never leaves deploying; `undeployed` is the provider rejecting
+ * the sample at review.
  */
 export type Deployment =
   | { kind: 'ok' }
   | { kind: 'deploying'; polls: number }
+  | { kind: 'after'; ms: number }
   | { kind: 'forever' }
   | { kind: 'undeployed' };
 
@@ -31,6 +33,8 @@ interface FakeVoice {
   createdAt: string;
   /** Status queries left before the voice is ok (Infinity: never). */
   pollsLeft: number;
+  /** When the voice becomes ok (epoch ms), for `after`. */
+  readyAt?: number;
   undeployed: boolean;
 }
 
@@ -117,7 +121,10 @@ export class FakeProvider implements VoiceProvider {
 
   /** Lets every voice still deploying become usable now. */
   finishDeploying(): void {
-    for (const v of this.voices.values()) v.pollsLeft = 0;
+    for (const v of this.voices.values()) {
+      v.pollsLeft = 0;
+      v.readyAt = undefined;
+    }
   }
 
   /** Ids of live provider voices, sorted. */
@@ -159,6 +166,7 @@ export class FakeProvider implements VoiceProvider {
       targetModel: input.targetModel,
       createdAt: new Date().toISOString(),
       pollsLeft: d.kind === 'deploying' ? d.polls : d.kind === 'forever' ? Infinity : 0,
+      ...(d.kind === 'after' ? { readyAt: Date.now() + d.ms } : {}),
       undeployed: d.kind === 'undeployed',
     };
     this.voices.set(v.id, v);
@@ -247,7 +255,8 @@ export class FakeProvider implements VoiceProvider {
   async close(): Promise<void> {}
 
   private view(v: FakeVoice): ProviderVoice {
-    const status = v.undeployed ? 'undeployed' : v.pollsLeft > 0 ? 'deploying' : 'ok';
+    const deploying = v.pollsLeft > 0 || (v.readyAt !== undefined && Date.now() < v.readyAt);
+    const status = v.undeployed ? 'undeployed' : deploying ? 'deploying' : 'ok';
     return { id: v.id, status, targetModel: v.targetModel, createdAt: v.createdAt };
   }
 }
