@@ -282,11 +282,14 @@ async function eventLoopLag(base: string): Promise<number> {
 function startProbe(
   url: string,
   pid: number,
-): { ready: Promise<void>; stop(): Promise<{ health: number[]; rssPeakSampled: number }> } {
+): {
+  ready: Promise<void>;
+  stop(): Promise<{ health: number[]; startedAt: number[]; rssPeakSampled: number }>;
+} {
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { readFileSync } = require('node:fs');
-    const health = [];
+    const health = [], startedAt = [];
     let rssPeak = NaN, probing = true;
     parentPort.once('message', () => { probing = false; });
     const rss = () => { try { return Number(/VmRSS:\\s+(\\d+) kB/.exec(readFileSync('/proc/' + workerData.pid + '/status', 'utf8'))[1]) / 1024; } catch { return NaN; } };
@@ -300,11 +303,12 @@ function startProbe(
         await fetch(workerData.url).then((r) => r.arrayBuffer());
         const dt = performance.now() - t0;
         health.push(dt);
+        startedAt.push(performance.timeOrigin + t0);
         const r = rss();
         if (!(r <= rssPeak)) rssPeak = r;
         await new Promise((res) => setTimeout(res, Math.max(0, 50 - dt)));
       }
-      parentPort.postMessage({ health, rssPeakSampled: rssPeak });
+      parentPort.postMessage({ health, startedAt, rssPeakSampled: rssPeak });
     })();
   `;
   const worker = new Worker(code, { eval: true, workerData: { url, pid } });
@@ -316,10 +320,13 @@ function startProbe(
     ready,
     stop: () =>
       new Promise((resolve, reject) => {
-        worker.once('message', (m: { health: number[]; rssPeakSampled: number }) => {
-          void worker.terminate();
-          resolve(m);
-        });
+        worker.once(
+          'message',
+          (m: { health: number[]; startedAt: number[]; rssPeakSampled: number }) => {
+            void worker.terminate();
+            resolve(m);
+          },
+        );
         worker.once('error', reject);
         worker.postMessage('stop');
       }),
@@ -423,6 +430,7 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
 
     latencies(CONCURRENT);
     const t0 = performance.now();
+    const burstAt = performance.timeOrigin + t0;
     const results = await Promise.all(
       Array.from({ length: CONCURRENT }, async (_, i) => {
         const r = await create(`Burst voice ${i + 1}`);
@@ -447,7 +455,7 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
       }),
     );
     const allReady = performance.now() - t0;
-    const { health, rssPeakSampled } = await probe.stop();
+    const { health, startedAt, rssPeakSampled } = await probe.stop();
     const lagAfter = await eventLoopLag(base);
     const cpuAfter = cpuOf(pid);
     const rssAfter = rssOf(pid);
@@ -510,6 +518,13 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
           ],
         ],
       ),
+    );
+    const worst = health
+      .map((h, i) => ({ h, at: startedAt[i]! - burstAt }))
+      .sort((a, b) => b.h - a.h)
+      .slice(0, 3);
+    log(
+      `\nslowest health probes: ${worst.map((w) => `${ms(w.h)} ms sent at ${w.at >= 0 ? '+' : ''}${ms(w.at)} ms`).join(', ')} (from the burst's first call)`,
     );
     log(
       `\nserver CPU during the burst: main thread ${ms(cpuAfter.main - cpuBefore.main)} ms (${ms((cpuAfter.main - cpuBefore.main) / CONCURRENT)} ms per creation), all threads ${ms(cpuAfter.all - cpuBefore.all)} ms`,
