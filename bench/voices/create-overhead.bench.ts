@@ -34,6 +34,8 @@ const CREATE_LATENCY_MS = intArg('create-latency-ms', 200);
 const WS_LATENCY_MS = intArg('ws-latency-ms', 100);
 const FLOOR_MS = DEPLOY_MS + CREATE_LATENCY_MS + WS_LATENCY_MS;
 const CONCURRENT = intArg('concurrent', 100);
+/** Job worker processes beside the server in the concurrent phase (0: jobs in the server). */
+const WORKERS = intArg('workers', 0);
 /** The concurrent phase's targets (issue #11). */
 const TARGET = { allReadyOverFloor: 3, healthP99Ms: 50 };
 /** The spawned server's /metrics token (a bench-only value). */
@@ -338,45 +340,58 @@ function startProbe(
  * process, so its RSS is its own), while /api/health is probed every 50 ms.
  */
 async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
-  log(`\n## ${CONCURRENT} concurrent creations (spawned server)\n`);
+  log(
+    `\n## ${CONCURRENT} concurrent creations (spawned server${WORKERS ? ` with RUN_WORKER=false, jobs in ${WORKERS} worker process${WORKERS > 1 ? 'es' : ''}` : ''})\n`,
+  );
   const dataDir = mkdtempSync(path.join(tmpdir(), 'timbre-bench-create-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(
-    process.execPath,
-    // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
-    [
-      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      'scripts/build-if-stale.js',
-      'dist/src/server.bundle.js',
-    ],
-    {
-      cwd: path.resolve(here, '../..'),
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'development',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        PUBLIC_BASE_URL: base,
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-        VOICE_PROVIDER: 'dashscope',
-        DASHSCOPE_API_KEY: 'sk-test',
-        DASHSCOPE_BASE_URL: emu.httpBaseUrl,
-        DASHSCOPE_WS_URL: emu.wsUrl,
-        // The same provider polling as the first phase.
-        VOICE_POLL_MIN_MS: String(POLL_MIN_MS),
-        VOICE_POLL_MAX_MS: String(POLL_MAX_MS),
-        RATE_LIMIT_PER_MIN: '100000',
-        CREATE_RATE_LIMIT_PER_HOUR: '100000',
-        CREATE_IN_PROGRESS_PER_USER: '10000',
-        CPU_TASK_TIMEOUT_SEC: '120',
-        METRICS_TOKEN,
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_BASE_URL: base,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    VOICE_PROVIDER: 'dashscope',
+    DASHSCOPE_API_KEY: 'sk-test',
+    DASHSCOPE_BASE_URL: emu.httpBaseUrl,
+    DASHSCOPE_WS_URL: emu.wsUrl,
+    // The same provider polling as the first phase.
+    VOICE_POLL_MIN_MS: String(POLL_MIN_MS),
+    VOICE_POLL_MAX_MS: String(POLL_MAX_MS),
+    RATE_LIMIT_PER_MIN: '100000',
+    CREATE_RATE_LIMIT_PER_HOUR: '100000',
+    CREATE_IN_PROGRESS_PER_USER: '10000',
+    CPU_TASK_TIMEOUT_SEC: '120',
+    METRICS_TOKEN,
+    ...(WORKERS > 0 ? { RUN_WORKER: 'false' } : {}),
+  };
+  const spawnBundle = (bundle: string, extra: NodeJS.ProcessEnv = {}) =>
+    spawn(
+      process.execPath,
+      // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
+      [
+        ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        'scripts/build-if-stale.js',
+        bundle,
+      ],
+      {
+        cwd: path.resolve(here, '../..'),
+        env: { ...env, ...extra },
+        stdio: ['ignore', 'inherit', 'inherit'],
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
+    );
+  const server = spawnBundle('dist/src/server.bundle.js');
+  // --workers N: the jobs run in N worker processes (RUN_WORKER=false above), as
+  // the README's "Many machines" deploys them; the figures below are the server's.
+  const workers = Array.from({ length: WORKERS }, () =>
+    spawnBundle('dist/src/worker.bundle.js', { RUN_WORKER: 'true' }),
   );
-  const kill = () => server.kill('SIGKILL');
+  const kill = () => {
+    for (const p of [server, ...workers]) p.kill('SIGKILL');
+  };
   process.once('exit', kill);
   try {
     for (let i = 0; ; i++) {
@@ -538,11 +553,14 @@ async function concurrentPhase(emu: EmulatorHandle): Promise<void> {
   } finally {
     process.off('exit', kill);
     // A graceful stop first (a --cpu-prof profile is written on exit), then a kill.
-    if (server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-    }
+    await Promise.all(
+      [server, ...workers].map(async (p) => {
+        if (p.exitCode !== null) return;
+        const exited = new Promise((r) => p.once('exit', r));
+        p.kill('SIGTERM');
+        await Promise.race([exited, sleep(10_000)]);
+      }),
+    );
     kill();
     rmSync(dataDir, { recursive: true, force: true });
   }
