@@ -118,6 +118,9 @@ const schema = z.object({
   CREATE_RATE_LIMIT_PER_HOUR: int(1, 1_000_000).default(30),
   CACHE_TTL_SEC: int(1, 86400).default(60),
   CREATE_IN_PROGRESS_PER_USER: int(1, 10_000).default(10),
+  CREATE_SETUP_CONCURRENCY: int(1, 1000).default(4),
+  CREATE_SETUP_QUEUE: int(0, 100_000).default(1000),
+  CREATE_SETUP_HOLD_SEC: int(1, 3600).default(10),
   ASSESS_IN_FLIGHT_PER_USER: int(1, 10_000).default(2),
   SYNTHESIZE_IN_FLIGHT_PER_USER: int(1, 10_000).default(2),
   RETRY_AFTER_SEC: int(1, 3600).default(5),
@@ -256,6 +259,18 @@ export interface Config {
    * assessments and syntheses in flight. Past them: 429 with Retry-After.
    */
   inFlight: { createInProgress: number; assess: number; synthesize: number };
+  /**
+   * Voice creation requests in set-up at once (from arrival until the voice is
+   * queued), how many may wait for a turn (then 503), and the longest a
+   * request keeps its turn: see api/plugins/admission.ts.
+   */
+  createSetup: {
+    concurrent: number;
+    maxWaiting: number;
+    holdMs: number;
+    /** Retry-After of the 503 when too many wait (s). */
+    retryAfterSec: number;
+  };
   /** Retry-After (s) of 429s for work in flight, 503s for load shedding and database outages. */
   retryAfterSec: number;
   /** Uploads: cut (408) after this long without a byte, or this long in total. */
@@ -444,6 +459,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceSec: e.SHUTDOWN_GRACE_SEC,
     metricsToken: e.METRICS_TOKEN,
     rateLimit: { perMinute: e.RATE_LIMIT_PER_MIN, createPerHour: e.CREATE_RATE_LIMIT_PER_HOUR },
+    createSetup: {
+      concurrent: e.CREATE_SETUP_CONCURRENCY,
+      maxWaiting: e.CREATE_SETUP_QUEUE,
+      holdMs: e.CREATE_SETUP_HOLD_SEC * 1000,
+      retryAfterSec: e.RETRY_AFTER_SEC,
+    },
     inFlight: {
       createInProgress: e.CREATE_IN_PROGRESS_PER_USER,
       assess: e.ASSESS_IN_FLIGHT_PER_USER,

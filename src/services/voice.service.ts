@@ -94,6 +94,13 @@ const WITHDRAWN = {
 } as const;
 export type WithdrawReason = keyof typeof WITHDRAWN;
 
+export interface CreateOptions {
+  /** Wait (up to CREATE_VOICE_WAIT_SEC) for the job to end. */
+  wait: boolean;
+  /** Called once the voice and its job are stored, before any wait. */
+  onQueued?: () => void;
+}
+
 export type CreateOutcome =
   { kind: 'ready'; voice: VoiceView } | { kind: 'accepted'; voice: VoiceView };
 
@@ -149,7 +156,7 @@ export class VoiceService {
   async create(
     userId: string,
     input: CreateVoiceInput,
-    opts: { wait: boolean },
+    opts: CreateOptions,
   ): Promise<CreateOutcome> {
     const ticket = await this.limits.takeCreation(userId);
     try {
@@ -166,7 +173,7 @@ export class VoiceService {
   private async createCounted(
     userId: string,
     input: CreateVoiceInput,
-    opts: { wait: boolean },
+    opts: CreateOptions,
   ): Promise<CreateOutcome> {
     const fields = validateCreate(input);
     if (this.settings.workersAlive && (await this.settings.workersAlive()) === 0) {
@@ -227,6 +234,7 @@ export class VoiceService {
     }
     await this.listCache.bump('voices');
     this.log.info({ voice_id: voiceId, sample_file_id: sample.id }, 'voice creation queued');
+    opts.onQueued?.();
     if (!opts.wait)
       return { kind: 'accepted', voice: voiceView(await this.mustFind(voiceId), userId) };
     return this.waitFor(voiceId, userId, this.settings.createWaitSec * 1000);

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { Readable } from 'node:stream';
 import { ERRORS } from '../../errors.js';
 import { clientGoneSignal } from '../client-gone.js';
+import { Admission, useAdmission } from '../plugins/admission.js';
 import { requireAccessToken } from '../plugins/auth.js';
 import { conditionalHeaders, ConditionalHeaders, sendDownload } from '../download.js';
 import { envelope, responses } from '../schemas/common.js';
@@ -28,12 +29,15 @@ const Binary = Type.Unsafe<unknown>({ description: 'the audio bytes (Range suppo
 
 /** `/api/voice/*` (contract §Voices, plus the new endpoints). */
 export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { voices, tokens } = app.services;
+  const { voices, tokens, config } = app.services;
+  // Before authentication: a creation waiting for its turn has cost nothing yet.
+  useAdmission(app, new Admission(config.createSetup));
   app.addHook('onRequest', requireAccessToken(tokens));
 
   app.post(
     '/create_voice',
     {
+      config: { admission: true },
       schema: {
         tags: ['voices'],
         security: [{ bearer: [] }],
@@ -55,7 +59,11 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.query.async === '1' ||
         request.query.async === 'true' ||
         /respond-async/i.test(String(request.headers.prefer ?? ''));
-      const r = await voices.create(request.userId, request.body, { wait: !wantsAsync });
+      const r = await voices.create(request.userId, request.body, {
+        wait: !wantsAsync,
+        // Waiting for the job is not set-up: the next creation may start.
+        onQueued: request.leaveAdmission,
+      });
       if (r.kind === 'ready') {
         return reply.status(200).send({
           code: 200,
@@ -77,6 +85,7 @@ export const voiceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/batch_create',
     {
+      config: { admission: true },
       schema: {
         tags: ['voices'],
         security: [{ bearer: [] }],
