@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { ERRORS } from '../errors.js';
 import type { FileRepository, FileRow } from '../repositories/file.repository.js';
-import { BlobNotFoundError, type BlobStore } from '../storage/blob-store.js';
+import { BlobNotFoundError, readWhole, type BlobStore } from '../storage/blob-store.js';
+import { wholeRange } from '../storage/range.js';
 import type { UrlSigner } from '../storage/signed-url.js';
 import { pageOf, parseBool } from '../api/schemas/lenient.js';
 import type { FileListBody, FileListItem, FileUpdateBody, FileView } from '../api/schemas/files.js';
@@ -168,10 +169,8 @@ export class FileService {
   }
 
   /** The whole blob, for in-process consumers (quality checks, the offline engine). */
-  async readAll(file: Pick<FileRow, 'storage_key'>): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const c of await this.blobs.read(file.storage_key)) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
+  readAll(file: Pick<FileRow, 'storage_key' | 'size'>): Promise<Buffer> {
+    return readWhole(this.blobs, file.storage_key, file.size);
   }
 
   signedUrl(fileId: string): { url: string; expiresAt: Date } {
@@ -455,7 +454,8 @@ export class FileService {
     range: { start: number; end: number } | undefined,
   ): Promise<DownloadDescriptor> {
     try {
-      return { status, headers, body: await this.blobs.read(file.storage_key, range) };
+      const body = await this.blobs.read(file.storage_key, range ?? wholeRange(file.size));
+      return { status, headers, body };
     } catch (err) {
       if (err instanceof BlobNotFoundError) {
         this.log.error({ file_id: file.id, blob: file.storage_key }, 'file row has no blob');

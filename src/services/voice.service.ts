@@ -352,7 +352,11 @@ export class VoiceService {
    * on the worker pool. Audio past the decode bound is refused with 422: it
    * was never decoded whole, so there is nothing to report but its length.
    */
-  private async qualityOf(sample: { storage_key: string; ext: string }): Promise<QualityReport> {
+  private async qualityOf(sample: {
+    storage_key: string;
+    ext: string;
+    size: number;
+  }): Promise<QualityReport> {
     const { audio } = this.settings;
     // Read only when this blob has not been assessed yet (many creations of one sample).
     const { verdict, score, metrics, advice, exceedsSec } = await audio.assess(
@@ -370,7 +374,7 @@ export class VoiceService {
   }
 
   private async assess(
-    sample: { storage_key: string; ext: string; sha256: string },
+    sample: { storage_key: string; ext: string; sha256: string; size: number },
     targetModel: string,
   ): Promise<QualityReport> {
     const report = await this.qualityOf(sample);

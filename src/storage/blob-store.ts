@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { wholeRange } from './range.js';
 
 /** What a completed write produced. */
 export interface PutResult {
@@ -56,6 +57,13 @@ export interface BlobStore {
     key: string,
     opts: { ttlSec: number; contentType?: string; contentDisposition?: string },
   ): Promise<string>;
+}
+
+/** A whole blob of `size` bytes (as its row records it) in memory. */
+export async function readWhole(store: BlobStore, key: string, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of await store.read(key, wholeRange(size))) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }
 
 export class BlobTooLargeError extends Error {

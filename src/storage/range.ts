@@ -33,3 +33,14 @@ export function parseRange(
   end = Math.min(end, size - 1);
   return { start, end };
 }
+
+/**
+ * All of a blob of `size` bytes as a range (undefined when it is empty). A
+ * whole read given as this range lets the disk store size its read buffer to
+ * the blob: without an end, Node's file stream reads a small file into a
+ * 1 MiB buffer, copies it to one of the right size, then reads once more to
+ * find the end, for every download of a sample.
+ */
+export function wholeRange(size: number): { start: number; end: number } | undefined {
+  return size > 0 ? { start: 0, end: size - 1 } : undefined;
+}

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { AudioUnreadableError } from '../../audio/errors.js';
 import { sniffType } from '../../audio/sniff.js';
 import { ERRORS } from '../../errors.js';
-import { BlobTooLargeError, type BlobStore } from '../../storage/blob-store.js';
+import { BlobTooLargeError, readWhole, type BlobStore } from '../../storage/blob-store.js';
 import {
   ALLOWED_NAME_EXTS,
   extensionOf,
@@ -115,7 +115,9 @@ export class UploadInspector {
         return fromHeader;
       }
     }
-    const inspection = await this.audio.inspectUpload(await this.readAll(staged.key));
+    const inspection = await this.audio.inspectUpload(
+      await readWhole(this.blobs, staged.key, staged.size),
+    );
     if (!inspection.ok) {
       const { problem } = inspection;
       if (problem.kind === 'too_long') throw this.audio.tooLong('The recording');
@@ -128,11 +130,5 @@ export class UploadInspector {
       sampleRate: p.sampleRate,
       channels: p.channels,
     };
-  }
-
-  private async readAll(key: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const c of await this.blobs.read(key)) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRange } from '../../../src/storage/range.js';
+import { parseRange, wholeRange } from '../../../src/storage/range.js';
 
 const SIZE = 1000;
 
@@ -37,5 +37,16 @@ describe('parseRange', () => {
     ['bytes=-10', 0, 'unsatisfiable'],
   ])('%j against %i bytes → %j', (header, size, expected) => {
     expect(parseRange(header, size)).toEqual(expected);
+  });
+});
+
+describe('wholeRange', () => {
+  it('covers every byte of a blob, inclusive', () => {
+    expect(wholeRange(352_044)).toEqual({ start: 0, end: 352_043 });
+    expect(wholeRange(1)).toEqual({ start: 0, end: 0 });
+  });
+
+  it('is no range for an empty blob (a read of nothing)', () => {
+    expect(wholeRange(0)).toBeUndefined();
   });
 });
