@@ -29,6 +29,7 @@ import { createServices, type Adapters, type Services } from './container.js';
 import { loggerOptions } from './logger.js';
 import { SRC_DIR } from './paths.js';
 import type { DbHandle } from './repositories/db.js';
+import { workerOptions } from './jobs/loop-room.js';
 
 /** Everything the app talks to, passed in so tests can choose real parts or doubles. */
 export interface AppDeps extends Adapters {
@@ -148,7 +149,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
 
   if (deps.runWorker !== false) {
     app.addHook('onReady', async () => {
-      await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
+      await services.queue.startWorker(services.handlers, workerOptions(config.jobs));
       await services.heartbeats.start();
     });
   }

@@ -106,6 +106,7 @@ const schema = z.object({
   VOICE_POLL_MAX_MS: int(10, 60_000).default(2000),
   // Jobs mostly wait on the provider; their CPU work queues on the CPU pool.
   JOB_CONCURRENCY: int(1, 1000).default(100),
+  JOB_START_MAX_LOOP_UTILIZATION: z.coerce.number().gt(0).max(1).default(0.7),
   RUN_WORKER: bool.default(true),
   // At least 3 s: the lease is renewed every second at the fastest.
   JOB_LEASE_SEC: int(3, 3600).default(60),
@@ -244,6 +245,8 @@ export interface Config {
    */
   jobs: {
     concurrency: number;
+    /** A job starts only once the event loop was at most this busy lately (1: always). */
+    startMaxLoopUtilization: number;
     runInServer: boolean;
     leaseSec: number;
     queueName: string;
@@ -451,6 +454,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     jobs: {
       concurrency: e.JOB_CONCURRENCY,
+      startMaxLoopUtilization: e.JOB_START_MAX_LOOP_UTILIZATION,
       runInServer: e.RUN_WORKER,
       leaseSec: e.JOB_LEASE_SEC,
       queueName: e.QUEUE_NAME,

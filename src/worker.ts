@@ -4,6 +4,7 @@ import { loggerOptions } from './logger.js';
 import { openDatabase } from './repositories/db.js';
 import { migrateToLatest } from './repositories/migrate.js';
 import { configOrExit, databaseReadyOrExit, fatal } from './boot.js';
+import { workerOptions } from './jobs/loop-room.js';
 
 /**
  * `npm run worker`: a process that only runs jobs. With REDIS_URL it takes
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const db = openDatabase(config.database);
   await migrateToLatest(db.db);
   const services = await createServices(config, db, log);
-  await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
+  await services.queue.startWorker(services.handlers, workerOptions(config.jobs));
   await services.heartbeats.start();
   log.info({ queue: services.queue.kind, provider: services.provider.name }, 'worker started');
   // A repeated signal (a whole process group, an impatient operator) must not kill

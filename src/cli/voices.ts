@@ -10,6 +10,7 @@ import { ALLOWED_TYPES, extensionOf } from '../services/file-types.js';
 import type { UploadPart } from '../services/file.service.js';
 import { CliError, EXIT, emit, Progress, type OutputOptions } from './common.js';
 import { findUser, withDatabase } from './user.js';
+import { workerOptions } from '../jobs/loop-room.js';
 
 /** One audio file's outcome. `status` is the voice's, or `rejected` when none was made. */
 export interface BatchItem {
@@ -100,7 +101,7 @@ async function createBatch(
     // Waiting, this command runs the jobs itself, so it counts as a live worker
     // (creation is refused while no worker is alive anywhere).
     if (opts.wait) {
-      await services.queue.startWorker(services.handlers, { concurrency: config.jobs.concurrency });
+      await services.queue.startWorker(services.handlers, workerOptions(config.jobs));
       await services.heartbeats.start();
     }
     for (const name of names) {

@@ -4,6 +4,7 @@ import { JobRunner } from './runner.js';
 import {
   MAX_ATTEMPTS,
   type JobHandlers,
+  type WorkerOptions,
   type JobOutcome,
   type JobPayloads,
   type JobQueue,
@@ -98,7 +99,7 @@ export class BullJobQueue implements JobQueue {
     }
   }
 
-  async startWorker(handlers: JobHandlers, opts: { concurrency: number }): Promise<void> {
+  async startWorker(handlers: JobHandlers, opts: WorkerOptions): Promise<void> {
     const runner = new JobRunner(handlers, {
       log: this.log,
       baseBackoffMs: this.opts.baseBackoffMs,
@@ -107,6 +108,7 @@ export class BullJobQueue implements JobQueue {
     this.worker = new Worker(
       this.name,
       async (job: Job) => {
+        await opts.beforeStart?.();
         const result = await runner.attempt(job.name as JobType, job.data, {
           jobId: job.id ?? '',
           attempt: job.attemptsMade + 1,

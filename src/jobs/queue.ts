@@ -50,10 +50,17 @@ export interface JobQueue {
     opts: { jobId: string; delayMs?: number },
   ): Promise<void>;
   /** Starts running jobs in this process. Throws when a job type has no handler. */
-  startWorker(handlers: JobHandlers, opts: { concurrency: number }): Promise<void>;
+  startWorker(handlers: JobHandlers, opts: WorkerOptions): Promise<void>;
   stats(): Promise<QueueStats>;
   /** Stops taking jobs, waits for running ones (bounded), releases connections. */
   close(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  /** Jobs running at once in this process. */
+  concurrency: number;
+  /** Awaited before each job starts (see LoopRoom): starts yield to the loop's other work. */
+  beforeStart?: () => Promise<void>;
 }
 
 export type JobOutcome = 'succeeded' | 'retried' | 'failed';

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../repositories/db.js';
 import { JobRunner } from './runner.js';
 import {
   type JobHandlers,
+  type WorkerOptions,
   type JobOutcome,
   type JobPayloads,
   type JobQueue,
@@ -35,6 +36,7 @@ export class SqlJobQueue implements JobQueue {
   private ticking = false;
   private tickAgain = false;
   private concurrency = 1;
+  private beforeStart: (() => Promise<void>) | undefined;
   private closed = false;
   private readonly pollMs: number;
   private readonly leaseMs: number;
@@ -79,7 +81,7 @@ export class SqlJobQueue implements JobQueue {
     this.kick();
   }
 
-  async startWorker(handlers: JobHandlers, opts: { concurrency: number }): Promise<void> {
+  async startWorker(handlers: JobHandlers, opts: WorkerOptions): Promise<void> {
     this.runner = new JobRunner(handlers, {
       log: this.log,
       baseBackoffMs: this.opts.baseBackoffMs,
@@ -87,6 +89,7 @@ export class SqlJobQueue implements JobQueue {
       onOutcome: this.opts.onOutcome,
     });
     this.concurrency = opts.concurrency;
+    this.beforeStart = opts.beforeStart;
     this.schedule(0);
   }
 
@@ -128,6 +131,9 @@ export class SqlJobQueue implements JobQueue {
     this.tickAgain = false;
     try {
       while (!this.closed && this.running.size < this.concurrency) {
+        // Unclaimed while it waits: another process with room may take it.
+        await this.beforeStart?.();
+        if (this.closed) break;
         const job = await this.claim();
         if (!job) break;
         const p = this.execute(job)
