@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, webcrypto } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { ERRORS } from '../errors.js';
 import { tokenKeyring, type TokenKey } from './keys.js';
@@ -62,6 +62,8 @@ export class TokenService {
     this.keys = tokenKeyring(settings.secret, settings.previousSecrets ?? []);
   }
 
+  private readonly imported = new Map<string, Promise<webcrypto.CryptoKey>>();
+
   /** Wires the session and API-key checks (the container does this once). */
   useChecker(checker: CredentialChecker): void {
     this.checker = checker;
@@ -90,7 +92,13 @@ export class TokenService {
     return this.sign({ type: 'refresh', sid: sessionId }, userId, jti, iat, exp);
   }
 
-  private sign(claims: Record<string, string>, sub: string, jti: string, iat: number, exp: number) {
+  private async sign(
+    claims: Record<string, string>,
+    sub: string,
+    jti: string,
+    iat: number,
+    exp: number,
+  ) {
     const signing = this.keys[0]!;
     return new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: signing.kid })
@@ -99,7 +107,24 @@ export class TokenService {
       .setIssuedAt(iat)
       .setNotBefore(iat)
       .setExpirationTime(exp)
-      .sign(signing.key);
+      .sign(await this.cryptoKey(signing));
+  }
+
+  /**
+   * `key` as a WebCrypto HMAC key, imported once: given raw bytes, jose
+   * imports the key again for every token it signs or verifies (about half
+   * of an authenticated request's authentication time).
+   */
+  private cryptoKey(key: TokenKey): Promise<webcrypto.CryptoKey> {
+    let k = this.imported.get(key.kid);
+    if (!k) {
+      k = webcrypto.subtle.importKey('raw', key.key, { name: 'HMAC', hash: 'SHA-256' }, false, [
+        'sign',
+        'verify',
+      ]);
+      this.imported.set(key.kid, k);
+    }
+    return k;
   }
 
   /** Verifies `token`'s signature, lifetime and type (not whether its session is live). */
@@ -114,7 +139,7 @@ export class TokenService {
     if (!key) throw ERRORS.token('Signature verification failed');
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, key.key, {
+      ({ payload } = await jwtVerify(token, await this.cryptoKey(key), {
         algorithms: ['HS256'],
         currentDate: this.now(),
       }));
