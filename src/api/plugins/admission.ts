@@ -14,8 +14,8 @@ export type AdmissionSettings = Config['createSetup'];
  * order doing nothing, so another request waits behind a few set-ups at most.
  * A turn ends when the request hands its work off (the voice is queued: a
  * request that then waits for the job does not hold it), answers, is
- * aborted, or after `holdMs`. The total work is the same; what changes is
- * who waits.
+ * aborted, or after `holdMs` (a long set-up: the first assessment of a
+ * sample). The total work is the same; what changes is who waits.
  */
 export class Admission {
   private active = 0;
@@ -92,18 +92,38 @@ declare module 'fastify' {
 const noop = () => undefined;
 
 /**
+ * Whether a request's body is all here: none announced, or as many bytes
+ * buffered as `Content-Length` says (a small JSON body usually arrives with
+ * its headers).
+ */
+function bodyArrived(request: FastifyRequest): boolean {
+  const raw = request.raw;
+  if (raw.complete) return true;
+  const length = request.headers['content-length'];
+  if (length === undefined) return request.headers['transfer-encoding'] === undefined;
+  return raw.readableLength >= Number(length);
+}
+
+/**
  * Hooks for the routes of `app` whose config says `admission: true`. Call it
  * before any other onRequest hook of the scope (authentication included), so
- * a waiting request has cost nothing yet.
+ * a waiting request has cost nothing yet. A request whose body is still on
+ * its way takes its turn only once the body is in (at `preValidation`): a
+ * client sending slowly holds no turn, and cannot stall the others.
  */
 export function useAdmission(app: FastifyInstance, admission: Admission): void {
   if (!app.hasRequestDecorator('leaveAdmission')) app.decorateRequest('leaveAdmission', noop);
   const aborts = new WeakMap<FastifyRequest, AbortController>();
-  app.addHook('onRequest', async (request) => {
-    if (!request.routeOptions.config.admission) return;
+  const take = async (request: FastifyRequest) => {
     const gone = new AbortController();
     aborts.set(request, gone);
     request.leaveAdmission = await admission.enter(gone.signal);
+  };
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.admission && bodyArrived(request)) await take(request);
+  });
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.config.admission && !aborts.has(request)) await take(request);
   });
   app.addHook('onResponse', async (request) => request.leaveAdmission());
   app.addHook('onRequestAbort', async (request) => {

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { Admission } from '../../../src/api/plugins/admission.js';
+import { connect } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Admission, useAdmission } from '../../../src/api/plugins/admission.js';
 import { AppError } from '../../../src/errors.js';
 
 const settings = { concurrent: 2, maxWaiting: 2, holdMs: 60_000, retryAfterSec: 5 };
@@ -74,3 +76,99 @@ describe('Admission', () => {
     expect(a.inSetUp).toBe(0);
   });
 });
+
+describe('useAdmission (turns on a route)', () => {
+  let app: FastifyInstance;
+  let base: string;
+  let port: number;
+  let hold: { promise: Promise<void>; open: () => void };
+  let leaveEarly = false;
+
+  const deferred = () => {
+    let open!: () => void;
+    const promise = new Promise<void>((r) => (open = r));
+    return { promise, open };
+  };
+
+  beforeAll(async () => {
+    app = Fastify();
+    app.setErrorHandler((err: AppError, _req, reply) =>
+      reply.status(err.status ?? 500).send({ message: err.message }),
+    );
+    await app.register(async (scope) => {
+      useAdmission(scope, new Admission({ ...settings, concurrent: 1, maxWaiting: 0 }));
+      scope.post('/work', { config: { admission: true } }, async (request) => {
+        if (leaveEarly) request.leaveAdmission();
+        await hold.promise;
+        return { ok: true };
+      });
+      scope.post('/free', async () => ({ ok: true }));
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    port = (app.server.address() as { port: number }).port;
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => app.close());
+  beforeEach(() => {
+    hold = deferred();
+    leaveEarly = false;
+  });
+
+  const post = (path: string) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+
+  it('holds the turn through the handler: the next request is refused while the line is full', async () => {
+    const first = post('/work');
+    await until(async () => (await post('/work')).status === 503);
+    // Routes without turns are not affected.
+    expect((await post('/free')).status).toBe(200);
+    hold.open();
+    expect((await first).status).toBe(200);
+    hold = deferred();
+    hold.open();
+    expect((await post('/work')).status).toBe(200);
+  });
+
+  it('frees the turn when the handler leaves it, while the request goes on', async () => {
+    leaveEarly = true;
+    const first = post('/work');
+    await new Promise((r) => setTimeout(r, 50));
+    const second = post('/work');
+    hold.open();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+  });
+
+  it('gives no turn to a client still sending its body, and one once the body is in', async () => {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    socket.write(
+      'POST /work HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a"',
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      // The slow client holds nothing: this one takes the only turn and finishes.
+      hold.open();
+      expect((await post('/work')).status).toBe(200);
+      // Its body complete, the slow client takes a turn and is answered.
+      socket.write(':1}');
+      await until(() => answer.startsWith('HTTP/1.1 200'));
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
