@@ -29,7 +29,12 @@ export function mapError(err: unknown, requestId: string, retryAfterSec = 5): Ma
       },
     };
   }
-  if (databaseUnavailable(err)) {
+  const fe = err as Partial<FastifyError> & { validation?: unknown[] };
+  // A client error that carries a network code is the client's: Node's
+  // "aborted" (ECONNRESET, a client gone in the middle of its body) is not a
+  // database outage.
+  const clientsOwn = typeof fe.statusCode === 'number' && fe.statusCode < 500;
+  if (!clientsOwn && databaseUnavailable(err)) {
     return {
       status: 503,
       headers: { 'retry-after': String(retryAfterSec) },
@@ -41,7 +46,6 @@ export function mapError(err: unknown, requestId: string, retryAfterSec = 5): Ma
       },
     };
   }
-  const fe = err as Partial<FastifyError> & { validation?: unknown[] };
   if (fe.validation && fe.validationContext) {
     return { status: 400, body: validationBody(fe) };
   }
