@@ -6,8 +6,8 @@
  * shown how long the provider takes ({@link ReadyPace}), the schedule sleeps
  * through most of that time, then polls closely around it (every 4 % of it,
  * at least `minMs`) until a quarter past it, and only then backs off as
- * before: a voice is seen usable soon after it becomes so, with no more polls
- * than the plain back-off makes. Every wait is jittered (±25 %) so a burst of
+ * before: a voice is seen usable soon after it becomes so, usually with
+ * fewer polls than the plain back-off makes. Every wait is jittered (±25 %) so a burst of
  * creations started together does not poll in step; the long sleep is not,
  * since creations started together finish enrolling at different times.
  */

@@ -107,6 +107,25 @@ describe.each(makers)('$name', ({ available, make }) => {
     },
   );
 
+  it.runIf(available)('starts no job until beforeStart lets it', async () => {
+    made = await make();
+    const { handlers, seen, done } = flaky(0);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let asked = 0;
+    await made.queue.startWorker(handlers, {
+      concurrency: 4,
+      beforeStart: () => (asked++, gate),
+    });
+    await made.queue.enqueue('create_voice', { voiceId: 'v3' }, { jobId: 'create_voice:v3' });
+    await expect.poll(() => asked).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen.attempts).toEqual([]);
+    open();
+    await done;
+    expect(seen.attempts).toEqual([1]);
+  });
+
   it.runIf(available)('compensates once a job fails its last attempt', async () => {
     made = await make();
     const max = MAX_ATTEMPTS.create_voice;
